@@ -1,0 +1,1 @@
+"""Cooperation Assistant core: settings, retrieval, answering, the CLI and the HTTP API."""

@@ -1,0 +1,192 @@
+"""`coop`: the command line. Builds `Settings` once and passes it down."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from assistant.settings import Settings
+
+logger = logging.getLogger("coop")
+
+EXIT_OK = 0
+EXIT_FAILED_FILES = 1
+EXIT_USAGE = 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coop",
+        description="Cooperation Assistant: ingest documents and answer questions about them.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="index files and folders (re-running skips unchanged files)",
+        description="Index files and folders. Re-running skips unchanged files, re-indexes "
+        "changed ones and removes documents whose files are gone from an ingested folder. "
+        "Exit code 1 when any file could not be ingested.",
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument(
+        "--visibility",
+        choices=("public", "internal"),
+        default="public",
+        help="who may see these documents (default: public)",
+    )
+    ingest.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    status = commands.add_parser("status", help="what is indexed, when, and errors")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `coop` console script."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    args = _build_parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"coop: invalid configuration:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "ingest":
+        return _ingest(settings, args.paths, args.visibility, as_json=args.json)
+    if args.command == "status":
+        return _status(settings, as_json=args.json)
+    if args.command == "serve":
+        return _serve(settings, args.host, args.port)
+    raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
+
+
+def _ingest(settings: Settings, paths: list[Path], visibility: str, *, as_json: bool) -> int:
+    from assistant.cli_progress import TerminalProgress  # noqa: PLC0415 - keeps --help fast
+    from assistant.resources import open_resources  # noqa: PLC0415
+    from ingest.discovery import IngestPathError  # noqa: PLC0415
+    from ingest.sync import IngestService  # noqa: PLC0415
+    from vectorstore.records import parse_visibility  # noqa: PLC0415
+
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        print(f"coop: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+    resources = open_resources(settings)
+    try:
+        assert resources.embedder is not None
+        service = IngestService(
+            settings, resources.facts, resources.vectors, resources.lexical, resources.embedder
+        )
+        try:
+            report = service.ingest(
+                paths,
+                parse_visibility(visibility),
+                progress=None if as_json else TerminalProgress(),
+            )
+        except IngestPathError as exc:
+            print(f"coop: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    finally:
+        resources.close()
+    failed = [o for o in report.outcomes if o.status == "failed" or o.error]
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "files": [asdict(outcome) for outcome in report.outcomes],
+                    "skipped_unsupported": report.skipped,
+                    "embedded_chunks": report.embedded_chunks,
+                    "reused_chunks": report.reused_chunks,
+                    "seconds": round(report.seconds, 3),
+                    "changed": report.changed,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        _print_ingest_summary(report, visibility)
+    return EXIT_FAILED_FILES if failed else EXIT_OK
+
+
+def _print_ingest_summary(report: object, visibility: str) -> None:
+    from ingest.sync import IngestReport  # noqa: PLC0415
+
+    assert isinstance(report, IngestReport)
+    counts = {
+        status: report.count(status)
+        for status in ("added", "updated", "removed", "unchanged", "failed")
+    }
+    if not report.changed and not counts["failed"]:
+        print(f"Nothing changed: {counts['unchanged']} files unchanged ({report.seconds:.1f} s).")
+    else:
+        parts = " · ".join(f"{status} {count}" for status, count in counts.items())
+        print(f"Ingest ({visibility}) finished in {report.seconds:.1f} s: {parts}")
+        print(
+            f"  chunks embedded {report.embedded_chunks}, reused {report.reused_chunks}"
+            + (
+                f"; {report.recovered_orphans} vectors from an interrupted run removed"
+                if report.recovered_orphans
+                else ""
+            )
+        )
+    if report.skipped:
+        print(f"  skipped {report.skipped} files of unsupported types")
+    for outcome in report.outcomes:
+        if outcome.status == "failed" or outcome.error:
+            still = " (unchanged since the last run)" if outcome.status == "unchanged" else ""
+            print(f"  FAILED {outcome.source}: {outcome.error}{still}")
+
+
+def _status(settings: Settings, *, as_json: bool) -> int:
+    from assistant.resources import open_resources  # noqa: PLC0415
+    from assistant.status import collect_status, render_status  # noqa: PLC0415
+
+    resources = open_resources(settings, load_model=False)
+    try:
+        status = collect_status(resources)
+    finally:
+        resources.close()
+    if as_json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    else:
+        render_status(status)
+    return EXIT_FAILED_FILES if any(f["status"] == "failed" for f in status["files"]) else EXIT_OK
+
+
+def _serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn  # noqa: PLC0415
+
+    from assistant.api.app import create_app  # noqa: PLC0415
+    from vectorstore.embeddings import configure_offline  # noqa: PLC0415
+
+    configure_offline()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    return EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Open the stores once per process and hand them to whatever needs them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from assistant.settings import Settings
+from vectorstore.chroma_store import ChunkVectors, open_chroma_client
+from vectorstore.embeddings import Embedder, SentenceTransformerEmbedder, model_key
+from vectorstore.facts_db import FactsDB
+from vectorstore.lexical import LexicalStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    """The opened stores; `embedder` is None when the caller did not need the model."""
+
+    settings: Settings
+    facts: FactsDB
+    vectors: ChunkVectors
+    lexical: LexicalStore
+    embedder: Embedder | None
+
+    def close(self) -> None:
+        """Release what was opened."""
+        self.facts.close()
+
+
+def open_resources(
+    settings: Settings, *, load_model: bool = True, embedder: Embedder | None = None
+) -> Resources:
+    """Open the facts DB, Chroma (embedded or server) and the lexical store; load the model."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if embedder is None and load_model:
+        embedder = SentenceTransformerEmbedder(settings.embeddings)
+    key = embedder.key if embedder is not None else model_key(settings.embeddings.model)
+    facts = FactsDB(settings.facts_db_path)
+    try:
+        vectors = ChunkVectors(open_chroma_client(settings), key)
+    except Exception:
+        facts.close()
+        raise
+    lexical = LexicalStore(settings.lexical_path)
+    return Resources(settings, facts, vectors, lexical, embedder)

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): our pipeline side by side with a baseline, reported as ratios."""

@@ -1,0 +1,1 @@
+"""Ingest: loaders, encodings, normalisation, section-aware chunking with offsets, sync."""

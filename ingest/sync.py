@@ -1,0 +1,401 @@
+"""Sync files into every index: skip what is unchanged, replace what changed, drop what is gone.
+
+One run is atomic for what is served. Vectors for new chunks are written to Chroma first (under
+content-derived ids, so they never overwrite a served chunk); then one SQLite transaction
+replaces the documents, chunks, file statuses and the lexical generation together; only then are
+vectors of replaced chunks deleted. A crash (even SIGKILL) at any point leaves the old state
+served; the next run reuses the vectors already written and collects the orphans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from assistant.settings import Settings
+from ingest.chunker import chunk_document
+from ingest.discovery import Candidate, discover
+from ingest.document import LoaderError
+from ingest.document_builder import build_records, doc_id_for
+from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from ingest.lock import IngestLock
+from ingest.progress import NullProgress, Progress
+from vectorstore.chroma_store import ChunkVectors
+from vectorstore.embeddings import Embedder
+from vectorstore.facts_db import FactsDB, FileState
+from vectorstore.lexical import LexicalIndex, LexicalStore
+from vectorstore.records import VISIBILITIES, ChunkRecord, DocumentRecord, Visibility
+
+logger = logging.getLogger(__name__)
+
+PIPELINE_VERSION = "1"
+RUNNING_KEY = "ingest_running_since"
+EMBED_BATCH = 256
+
+
+def lexical_key(visibility: Visibility) -> str:
+    """The meta key that names the served lexical generation of a visibility."""
+    return f"lexical_generation:{visibility}"
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one file in a run."""
+
+    source: str
+    path: str
+    status: str  # added | updated | unchanged | removed | failed
+    chunks: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """The summary of a run."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    skipped: int = 0
+    embedded_chunks: int = 0
+    reused_chunks: int = 0
+    seconds: float = 0.0
+    recovered_orphans: int = 0
+
+    def count(self, status: str) -> int:
+        """How many files ended with this status."""
+        return sum(1 for outcome in self.outcomes if outcome.status == status)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        """The files that could not be ingested."""
+        return [outcome for outcome in self.outcomes if outcome.status == "failed"]
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything served changed."""
+        return any(o.status in ("added", "updated", "removed") for o in self.outcomes)
+
+
+@dataclass
+class _Prepared:
+    candidate: Candidate
+    size: int
+    mtime_ns: int
+    sha256: str
+    previous: FileState | None
+    document: DocumentRecord | None = None
+    chunks: list[ChunkRecord] = field(default_factory=list)
+    error: str | None = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class IngestService:
+    """Runs ingests against the stores it is given."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        facts: FactsDB,
+        vectors: ChunkVectors,
+        lexical: LexicalStore,
+        embedder: Embedder,
+    ) -> None:
+        self._settings = settings
+        self._facts = facts
+        self._vectors = vectors
+        self._lexical = lexical
+        self._embedder = embedder
+        ingest = settings.ingest
+        self._pipeline = (
+            f"{PIPELINE_VERSION}:{embedder.key}:{ingest.chunk_target_chars}:"
+            f"{ingest.chunk_max_chars}:{ingest.chunk_overlap_chars}"
+        )
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        visibility: Visibility,
+        progress: Progress | None = None,
+    ) -> IngestReport:
+        """Sync files and folders at `visibility`; see the module docstring for guarantees."""
+        progress = progress or NullProgress()
+        started = time.monotonic()
+        found = discover(paths, SUPPORTED_SUFFIXES)
+        report = IngestReport(skipped=len(found.skipped))
+        with IngestLock(self._settings.data_dir):
+            crashed_before = self._facts.get_meta(RUNNING_KEY) is not None
+            with self._facts.transaction() as conn:
+                FactsDB.set_meta(conn, RUNNING_KEY, _now())
+            known = self._facts.file_states()
+            prepared = self._prepare(found.candidates, visibility, known, report, progress)
+            self._embed([p for p in prepared if p.document is not None], report, progress)
+            root_names = {str(root) for root in found.roots}
+            seen = {str(candidate.path) for candidate in found.candidates}
+            removed = [
+                state
+                for state in known.values()
+                if state.root in root_names and state.path not in seen
+            ]
+            stale = self._commit(prepared, removed, found.roots, visibility, report)
+            for vis, ids in stale.items():
+                self._vectors.delete(vis, ids)
+            if crashed_before:
+                report.recovered_orphans = self._collect_orphans()
+            self._prune_lexical()
+            with self._facts.transaction() as conn:
+                FactsDB.set_meta(conn, RUNNING_KEY, None)
+        progress.close()
+        report.seconds = time.monotonic() - started
+        return report
+
+    # --- stages -------------------------------------------------------------------------------
+    def _prepare(
+        self,
+        candidates: list[Candidate],
+        visibility: Visibility,
+        known: dict[str, FileState],
+        report: IngestReport,
+        progress: Progress,
+    ) -> list[_Prepared]:
+        """Decide what changed and parse and chunk it."""
+        max_bytes = int(self._settings.ingest.max_file_mb * 1024 * 1024)
+        prepared: list[_Prepared] = []
+        touched: list[_Prepared] = []
+        progress.stage("reading", len(candidates))
+        for candidate in candidates:
+            progress.advance()
+            path = str(candidate.path)
+            previous = known.get(path)
+            try:
+                stat = candidate.path.stat()
+            except OSError as exc:
+                report.outcomes.append(
+                    FileOutcome(candidate.source, path, "failed", error=f"cannot read: {exc}")
+                )
+                continue
+            if (
+                previous is not None
+                and previous.size == stat.st_size
+                and previous.mtime_ns == stat.st_mtime_ns
+                and self._same_setup(previous, visibility)
+            ):
+                report.outcomes.append(self._unchanged(candidate, previous))
+                continue
+            sha256 = _file_sha256(candidate.path)
+            item = _Prepared(candidate, stat.st_size, stat.st_mtime_ns, sha256, previous)
+            if (
+                previous is not None
+                and previous.sha256 == sha256
+                and self._same_setup(previous, visibility)
+            ):
+                touched.append(item)  # only the timestamp moved
+                report.outcomes.append(self._unchanged(candidate, previous))
+                continue
+            self._parse(item, visibility, max_bytes)
+            prepared.append(item)
+        self._touch(touched)
+        return prepared
+
+    def _same_setup(self, previous: FileState, visibility: Visibility) -> bool:
+        return previous.visibility == visibility and previous.pipeline == self._pipeline
+
+    @staticmethod
+    def _unchanged(candidate: Candidate, previous: FileState) -> FileOutcome:
+        return FileOutcome(
+            candidate.source, str(candidate.path), "unchanged", previous.chunks, previous.error
+        )
+
+    def _parse(self, item: _Prepared, visibility: Visibility, max_bytes: int) -> None:
+        settings = self._settings.ingest
+        try:
+            loaded = load_file(item.candidate.path, max_bytes=max_bytes)
+            spans = chunk_document(
+                loaded,
+                target_chars=settings.chunk_target_chars,
+                max_chars=settings.chunk_max_chars,
+                overlap_chars=settings.chunk_overlap_chars,
+            )
+            if not spans:
+                raise LoaderError("no text to index")
+            item.document, item.chunks = build_records(
+                path=item.candidate.path,
+                source=item.candidate.source,
+                loaded=loaded,
+                spans=spans,
+                visibility=visibility,
+            )
+        except LoaderError as exc:
+            item.error = str(exc)
+        except Exception as exc:  # a parser bug must not stop the batch; it is reported
+            logger.exception("unexpected error while reading %s", item.candidate.path)
+            item.error = f"could not be read ({type(exc).__name__}: {exc})"
+
+    def _touch(self, touched: list[_Prepared]) -> None:
+        if not touched:
+            return
+        with self._facts.transaction() as conn:
+            for item in touched:
+                assert item.previous is not None
+                FactsDB.upsert_file(
+                    conn,
+                    FileState(
+                        **{
+                            **item.previous.__dict__,
+                            "size": item.size,
+                            "mtime_ns": item.mtime_ns,
+                            "checked_at": _now(),
+                        }
+                    ),
+                )
+
+    def _embed(self, items: list[_Prepared], report: IngestReport, progress: Progress) -> None:
+        """Write vectors for every new chunk that Chroma does not hold yet."""
+        by_visibility: dict[Visibility, list[ChunkRecord]] = {vis: [] for vis in VISIBILITIES}
+        for item in items:
+            for chunk in item.chunks:
+                by_visibility[chunk.visibility].append(chunk)
+        total = sum(len(chunks) for chunks in by_visibility.values())
+        progress.stage("embedding", total)
+        for visibility, chunks in by_visibility.items():
+            for begin in range(0, len(chunks), EMBED_BATCH):
+                batch = chunks[begin : begin + EMBED_BATCH]
+                have = self._vectors.existing_ids(visibility, [c.chunk_id for c in batch])
+                missing = [chunk for chunk in batch if chunk.chunk_id not in have]
+                if missing:
+                    vectors = self._embedder.encode_passages([c.embedding_text() for c in missing])
+                    self._vectors.add(visibility, missing, vectors)
+                report.embedded_chunks += len(missing)
+                report.reused_chunks += len(batch) - len(missing)
+                progress.advance(len(batch))
+
+    def _commit(
+        self,
+        prepared: list[_Prepared],
+        removed: list[FileState],
+        roots: list[Path],
+        visibility: Visibility,
+        report: IngestReport,
+    ) -> dict[Visibility, set[str]]:
+        """Switch what is served in one transaction; return vectors that are no longer served."""
+        now = _now()
+        old: dict[Visibility, set[str]] = {vis: set() for vis in VISIBILITIES}
+        new: set[str] = set()
+        affected: set[Visibility] = set()
+        with self._facts.transaction() as conn:
+            for item in prepared:
+                path = str(item.candidate.path)
+                previous_doc = item.previous.doc_id if item.previous else None
+                if item.document is not None:
+                    for chunk_id, vis in self._facts.chunk_ids_of(item.document.doc_id):
+                        old[vis].add(chunk_id)
+                        affected.add(vis)
+                    FactsDB.replace_document(conn, item.document, path, item.chunks, now)
+                    new.update(chunk.chunk_id for chunk in item.chunks)
+                    affected.add(visibility)
+                    status = "updated" if item.previous is not None else "added"
+                    report.outcomes.append(
+                        FileOutcome(item.candidate.source, path, status, len(item.chunks))
+                    )
+                    FactsDB.upsert_file(conn, self._state(item, visibility, now))
+                    continue
+                # Failed. A previous good version at the same visibility stays served (and the
+                # status says so); one at another visibility is withdrawn, never left exposed.
+                kept = None
+                if previous_doc and self._facts.get_document(previous_doc) is not None:
+                    if item.previous is not None and item.previous.visibility == visibility:
+                        kept = previous_doc
+                    else:
+                        for chunk_id, vis in self._facts.chunk_ids_of(previous_doc):
+                            old[vis].add(chunk_id)
+                            affected.add(vis)
+                        FactsDB.delete_document(conn, previous_doc)
+                error = item.error or "unknown error"
+                if kept:
+                    error += " (the previously indexed version is still served)"
+                item.error = error
+                report.outcomes.append(
+                    FileOutcome(item.candidate.source, path, "failed", error=item.error)
+                )
+                FactsDB.upsert_file(conn, self._state(item, visibility, now, kept))
+            for state in removed:
+                doc_id = state.doc_id or doc_id_for(Path(state.path))
+                for chunk_id, vis in self._facts.chunk_ids_of(doc_id):
+                    old[vis].add(chunk_id)
+                    affected.add(vis)
+                FactsDB.delete_document(conn, doc_id)
+                FactsDB.delete_file(conn, state.path)
+                source = Path(state.path).name
+                report.outcomes.append(FileOutcome(source, state.path, "removed"))
+            for root in roots:
+                FactsDB.add_root(conn, str(root), visibility, now)
+            for vis in sorted(affected):
+                rows = FactsDB.lexical_rows(conn, vis)
+                index = LexicalIndex.build(
+                    [row[0] for row in rows],
+                    [" ".join(row[1:]) for row in rows],
+                    self._lexical.tokenizer,
+                )
+                FactsDB.set_meta(conn, lexical_key(vis), self._lexical.write(vis, index))
+        return {vis: ids - new for vis, ids in old.items() if ids - new}
+
+    def _state(
+        self, item: _Prepared, visibility: Visibility, now: str, kept: str | None = None
+    ) -> FileState:
+        """The file row after this run: indexed, or failed (maybe still serving `kept`)."""
+        candidate = item.candidate
+        previous = item.previous
+        doc_id: str | None
+        indexed_at: str | None
+        if item.document is not None:
+            doc_id, chunks, indexed_at = item.document.doc_id, len(item.chunks), now
+        elif kept is not None and previous is not None:
+            doc_id, chunks, indexed_at = kept, previous.chunks, previous.indexed_at
+        else:
+            doc_id, chunks, indexed_at = None, 0, None
+        return FileState(
+            path=str(candidate.path),
+            root=str(candidate.root) if candidate.root else None,
+            visibility=visibility,
+            size=item.size,
+            mtime_ns=item.mtime_ns,
+            sha256=item.sha256,
+            pipeline=self._pipeline,
+            status="indexed" if item.document is not None else "failed",
+            error=item.error,
+            doc_id=doc_id,
+            chunks=chunks,
+            indexed_at=indexed_at,
+            checked_at=now,
+        )
+
+    def _collect_orphans(self) -> int:
+        """Delete vectors no served chunk names (left by an interrupted run)."""
+        removed = 0
+        for vis in VISIBILITIES:
+            orphans = self._vectors.all_ids(vis) - self._facts.served_chunk_ids(vis)
+            if orphans:
+                self._vectors.delete(vis, orphans)
+                removed += len(orphans)
+        if removed:
+            logger.info("removed %d vectors left by an interrupted ingest", removed)
+        return removed
+
+    def _prune_lexical(self) -> None:
+        for vis in VISIBILITIES:
+            current = self._facts.get_meta(lexical_key(vis))
+            self._lexical.prune(vis, {current} if current else set())
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,164 @@
+"""The `coop` command as a user runs it: real model, real Chroma (embedded and server)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BIN_DIR, SAMPLE_DIR, free_port, wait_http
+
+pytestmark = pytest.mark.integration
+
+COOP = str(BIN_DIR / "coop")
+
+
+def coop_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOP_")}
+    env.update(COOP_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    env.update(extra)
+    return env
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COOP, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(SAMPLE_DIR, tmp_path / "sample")
+    return tmp_path
+
+
+def test_ingest_twice_says_nothing_changed_and_status_lists_every_file(workdir):
+    env = coop_env(workdir / "var")
+    first = run(["ingest", "sample"], env, workdir)
+    assert first.returncode == 0, first.stderr
+    assert "added 3" in first.stdout
+    second = run(["ingest", "sample"], env, workdir)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith("Nothing changed: 3 files unchanged")
+    status = run(["status", "--json"], env, workdir)
+    assert status.returncode == 0, status.stderr
+    report = json.loads(status.stdout)
+    assert len(report["files"]) == 3
+    assert all(f["status"] == "indexed" and f["chunks"] > 0 for f in report["files"])
+    assert all(f["indexed_at"] for f in report["files"])
+    public = report["indexes"]["public"]
+    assert public["documents"] == 3 and public["chunks"] == public["vectors"] > 0
+    human = run(["status"], env, workdir)
+    assert "000_72dd01ef1c94073d.txt" in human.stdout and "indexed" in human.stdout
+
+
+def test_a_failing_file_sets_the_exit_code_and_shows_in_status(workdir):
+    (workdir / "sample" / "scan.pdf").write_bytes(b"%PDF-1.7\n%%EOF garbage")
+    env = coop_env(workdir / "var")
+    result = run(["ingest", "sample"], env, workdir)
+    assert result.returncode == 1
+    assert "added 3" in result.stdout and "FAILED sample/scan.pdf" in result.stdout
+    status = json.loads(run(["status", "--json"], env, workdir).stdout)
+    failed = [f for f in status["files"] if f["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["error"]
+
+
+def test_usage_errors_exit_2_with_a_message(workdir):
+    env = coop_env(workdir / "var")
+    missing = run(["ingest", "no-such-folder"], env, workdir)
+    assert missing.returncode == 2 and "no such file or folder" in missing.stderr
+    bad_setting = run(["status"], {**env, "COOP_CHROMA__PORT": "not-a-port"}, workdir)
+    assert bad_setting.returncode == 2 and "invalid configuration" in bad_setting.stderr
+
+
+def test_server_mode_ingests_into_a_chroma_server(workdir, chroma_server):
+    host, port = chroma_server
+    env = coop_env(workdir / "var", COOP_CHROMA__HOST=host, COOP_CHROMA__PORT=str(port))
+    assert run(["ingest", "sample"], env, workdir).returncode == 0
+    status = json.loads(run(["status", "--json"], env, workdir).stdout)
+    public = status["indexes"]["public"]
+    assert public["vectors"] == public["chunks"] > 0
+    assert not (workdir / "var" / "chroma").exists()
+
+
+def test_serve_answers_health_at_once_and_ready_once_loaded(workdir):
+    env = coop_env(workdir / "var")
+    assert run(["ingest", "sample"], env, workdir).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [COOP, "serve", "--port", str(port)],
+        env=env,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", process=server)
+        wait_http(f"http://127.0.0.1:{port}/readyz", timeout=120, process=server)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz") as response:
+            assert json.loads(response.read())["status"] == "ready"
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _served_hashes(data_dir: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(data_dir / "facts.sqlite3") as conn:
+        return {row[0] for row in conn.execute("SELECT content_hash FROM documents")}
+
+
+def _write_corpus(folder: Path, version: str, copies: int) -> None:
+    seeds = sorted(SAMPLE_DIR.glob("*.txt"))
+    for i in range(copies):
+        for seed in seeds:
+            text = seed.read_text(encoding="utf-8")
+            target = folder / f"copy{i:03d}_{seed.name}"
+            target.write_text(f"Edition {version}, copy {i}\n\n{text}", encoding="utf-8")
+
+
+def test_sigkill_in_the_middle_of_an_ingest_serves_all_old_or_all_new(tmp_path):
+    """Kill `coop ingest` at several points; each time the served state is one whole version,
+    and the next run completes with no duplicates or orphans."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    data_dir = tmp_path / "var"
+    env = coop_env(data_dir)
+    _write_corpus(corpus, "one", 20)
+    assert run(["ingest", "corpus"], env, tmp_path).returncode == 0
+    old = _served_hashes(data_dir)
+    assert len(old) == 60
+    for attempt, delay in enumerate((1.0, 4.0, 7.0)):
+        _write_corpus(corpus, f"two-{attempt}", 20)
+        process = subprocess.Popen(
+            [COOP, "ingest", "corpus"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        served = _served_hashes(data_dir)
+        assert len(served) == 60
+        assert served == old or not (served & old), "a mix of old and new versions is served"
+        old = served
+    final = run(["ingest", "corpus", "--json"], env, tmp_path)
+    assert final.returncode == 0, final.stderr
+    assert len(_served_hashes(data_dir)) == 60
+    status = json.loads(run(["status", "--json"], env, tmp_path).stdout)
+    public = status["indexes"]["public"]
+    assert public["documents"] == 60
+    assert public["vectors"] == public["chunks"]  # no duplicates, no orphans
+    assert status["ingest_interrupted"] is None
+    text = (corpus / "copy000_002_34b770f422913c14.txt").read_text(encoding="utf-8")
+    assert text.startswith("Edition two-2")

@@ -1,0 +1,66 @@
+"""Embedding model selection: the bundled model offline, prefixes for e5 models, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.settings import EmbeddingsSettings
+from vectorstore.embeddings import (
+    EmbeddingModelError,
+    SentenceTransformerEmbedder,
+    default_prefixes,
+    model_key,
+    resolve_model_path,
+)
+
+
+def test_e5_models_get_query_and_passage_prefixes():
+    assert default_prefixes("intfloat/multilingual-e5-small") == ("query: ", "passage: ")
+    assert default_prefixes("bundled") == ("", "")
+    assert default_prefixes("sentence-transformers/all-MiniLM-L6-v2") == ("", "")
+
+
+def test_model_keys_are_stable_collection_safe_and_distinct():
+    assert model_key("bundled") == "minilm-l6-v2"
+    key = model_key("intfloat/multilingual-e5-small")
+    assert key == model_key("intfloat/multilingual-e5-small")
+    assert key != model_key("intfloat/multilingual-e5-base")
+    assert all(ch.isalnum() or ch == "-" for ch in key)
+
+
+def test_the_bundled_model_resolves_to_a_directory_inside_the_package():
+    path = resolve_model_path("bundled")
+    assert path.endswith("model")
+    assert (__import__("pathlib").Path(path) / "modules.json").exists()
+
+
+def test_a_model_that_is_not_available_offline_fails_with_a_clear_message():
+    with pytest.raises(EmbeddingModelError, match="nothing is downloaded at run time"):
+        SentenceTransformerEmbedder(EmbeddingsSettings(model="no-such-org/no-such-model-xyz"))
+
+
+@pytest.mark.integration
+def test_the_bundled_model_embeds_offline_and_ranks_meaning(real_embedder):
+    vectors = real_embedder.encode_passages(
+        [
+            "The institute cooperates with the World Health Organization.",
+            "Recipe: bake the bread for forty minutes.",
+        ]
+    )
+    assert vectors.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    query = real_embedder.encode_query("Which international organisations are partners?")
+    assert float(vectors[0] @ query) > float(vectors[1] @ query)
+    assert len(real_embedder.embed_query("hello")) == 384  # LangChain Embeddings interface
+
+
+@pytest.mark.integration
+def test_prefixes_from_settings_change_what_is_embedded():
+    plain = SentenceTransformerEmbedder(EmbeddingsSettings())
+    prefixed = SentenceTransformerEmbedder(
+        EmbeddingsSettings(query_prefix="query: ", passage_prefix="passage: ")
+    )
+    text = "cooperation agreement"
+    assert not np.allclose(plain.encode_query(text), prefixed.encode_query(text))
+    assert np.allclose(plain.encode_query("query: " + text), prefixed.encode_query(text), atol=1e-5)

@@ -1,0 +1,26 @@
+"""The facts database: migrations, atomic transactions."""
+
+from __future__ import annotations
+
+import pytest
+
+from vectorstore.facts_db import MIGRATIONS, FactsDB
+
+
+def test_reopening_keeps_data_and_schema_version(tmp_path):
+    db = FactsDB(tmp_path / "f.sqlite3")
+    with db.transaction() as conn:
+        FactsDB.set_meta(conn, "k", "v")
+    db.close()
+    again = FactsDB(tmp_path / "f.sqlite3")
+    assert again.get_meta("k") == "v"
+    assert again._conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert again._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_failed_transaction_changes_nothing(tmp_path):
+    db = FactsDB(tmp_path / "f.sqlite3")
+    with pytest.raises(RuntimeError), db.transaction() as conn:
+        FactsDB.set_meta(conn, "k", "v")
+        raise RuntimeError("boom")
+    assert db.get_meta("k") is None

