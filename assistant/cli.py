@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from assistant.settings import Settings
+from vectorstore.embeddings import configure_offline
 
 logger = logging.getLogger("coop")
 
@@ -56,10 +57,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # libraries that lower their own logger's level stay quiet
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
@@ -67,6 +68,7 @@ def _configure_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `coop` console script."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    configure_offline()
     args = _build_parser().parse_args(argv)
     _configure_logging(args.verbose)
     try:
@@ -181,9 +183,7 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn  # noqa: PLC0415
 
     from assistant.api.app import create_app  # noqa: PLC0415
-    from vectorstore.embeddings import configure_offline  # noqa: PLC0415
 
-    configure_offline()
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
     return EXIT_OK
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 from rich.console import Console
@@ -49,7 +50,7 @@ def collect_status(resources: Resources) -> dict[str, Any]:
 
 def render_status(status: dict[str, Any]) -> None:
     """Print the status as tables."""
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     console.print(f"Data directory: {status['data_dir']}")
     if status["ingest_interrupted"]:
         console.print(
@@ -69,18 +70,21 @@ def render_status(status: dict[str, Any]) -> None:
         return
     files = Table(title="Files")
     files.add_column("file", no_wrap=True)
-    for column in ("visibility", "status", "chunks", "indexed at", "error"):
-        files.add_column(column, overflow="fold")
+    files.add_column("visibility", no_wrap=True)
+    files.add_column("status", no_wrap=True)
+    files.add_column("chunks", justify="right", no_wrap=True)
+    files.add_column("indexed at (UTC)", no_wrap=True)
+    files.add_column("error", overflow="fold")
     for row in status["files"]:
-        style = "red" if row["status"] == "failed" else None
+        indexed_at = (row["indexed_at"] or "-").replace("T", " ")[:16]
         files.add_row(
             _display_path(row["path"]),
             row["visibility"],
             row["status"],
             str(row["chunks"]),
-            row["indexed_at"] or "-",
+            indexed_at,
             row["error"] or "",
-            style=style,
+            style="red" if row["status"] == "failed" else None,
         )
     console.print(files)
 

@@ -311,3 +311,39 @@ def _overlap_start(
     if index < len(sentence_starts) and sentence_starts[index] < previous[1]:
         return sentence_starts[index]
     return None
+
+
+_SOFT_WRAP_MIN_LINE = 60
+
+
+def sentence_spans(text: str, start: int, end: int, *, max_chars: int = 400) -> list[Span]:
+    """Trimmed sentences of text[start:end], as offsets into `text`.
+
+    A line break ends a unit when the line ends with punctuation or is short (list items and
+    titles rarely end with a period); a long line without one is a soft wrap and continues.
+    Units are cut at sentence ends, and a sentence longer than `max_chars` at whitespace.
+    """
+    spans: list[Span] = []
+    unit_start = start
+    position = start
+    while position < end:
+        newline = text.find("\n", position, end)
+        line_end = end if newline == -1 else newline
+        line = text[position:line_end].rstrip()
+        soft_wrap = (
+            newline != -1
+            and len(line) >= _SOFT_WRAP_MIN_LINE
+            and line[-1:] not in _UNIT_ENDINGS
+            and text[line_end + 1 : line_end + 2].strip() != ""
+        )
+        if not soft_wrap:
+            trimmed = _trim(text, unit_start, line_end)
+            if trimmed is not None:
+                starts = _sentence_starts(text, trimmed[0], trimmed[1])
+                spans.extend(_sentences(text, starts, trimmed[1], max_chars))
+            unit_start = line_end + 1
+        position = line_end + 1
+    return spans
+
+
+_UNIT_ENDINGS = frozenset(".!?…:;")
