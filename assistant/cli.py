@@ -50,6 +50,29 @@ def _build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="what is indexed, when, and errors")
     status.add_argument("--json", action="store_true", help="print JSON")
 
+    ask = commands.add_parser("ask", help="answer a question from the indexed documents")
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument(
+        "--audience",
+        choices=("public", "staff"),
+        default="public",
+        help="answer as for a visitor (public documents only, the default) or for staff",
+    )
+    ask.add_argument("--session", help="continue a conversation (the id a previous answer gave)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure answer quality on a gold set, side by side with a naive baseline",
+        description="Ingests CORPUS into a scratch directory with the configured model, asks "
+        "every gold question, and prints retrieval hit@k, answer fact accuracy, declining "
+        "accuracy and citation validity for this assistant and for a naive pipeline.",
+    )
+    evaluate.add_argument("--gold", type=Path, default=Path("tests/gold/gold.jsonl"))
+    evaluate.add_argument("--corpus", type=Path, default=Path("data/sample"))
+    evaluate.add_argument("--json", action="store_true", help="print per-question results too")
+    evaluate.add_argument("-q", "--quiet", action="store_true", help="only the table")
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -80,6 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ingest(settings, args.paths, args.visibility, as_json=args.json)
     if args.command == "status":
         return _status(settings, as_json=args.json)
+    if args.command == "ask":
+        return _ask(settings, args.question, args.audience, args.session, as_json=args.json)
+    if args.command == "eval":
+        return _eval(settings, args.gold, args.corpus, as_json=args.json, quiet=args.quiet)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
@@ -177,6 +204,68 @@ def _status(settings: Settings, *, as_json: bool) -> int:
     else:
         render_status(status)
     return EXIT_FAILED_FILES if any(f["status"] == "failed" for f in status["files"]) else EXIT_OK
+
+
+def _ask(
+    settings: Settings, question: str, audience: str, session: str | None, *, as_json: bool
+) -> int:
+    from assistant.answering.factory import build_assistant  # noqa: PLC0415
+    from assistant.resources import open_resources  # noqa: PLC0415
+
+    if not question.strip():
+        print("coop: the question is empty", file=sys.stderr)
+        return EXIT_USAGE
+    resources = open_resources(settings)
+    try:
+        if not any(docs for docs, _ in resources.facts.counts().values()):
+            print("coop: nothing is indexed yet; run `coop ingest PATH` first", file=sys.stderr)
+            return EXIT_USAGE
+        assistant = build_assistant(resources)
+        answer = assistant.ask(question, "staff" if audience == "staff" else "public", session)
+    finally:
+        resources.close()
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+        return EXIT_OK
+    print(answer.answer)
+    if answer.citations:
+        print()
+        for citation in answer.citations:
+            where = f"{citation.source}, {citation.start}-{citation.end}"
+            section = f" — {citation.section.split(' > ')[-1]}" if citation.section else ""
+            print(f"[{citation.n}] {citation.title}{section} ({where})")
+    print(f"\n(session {answer.session_id}; continue with --session {answer.session_id})")
+    return EXIT_OK
+
+
+def _eval(settings: Settings, gold: Path, corpus: Path, *, as_json: bool, quiet: bool) -> int:
+    from assistant.evaluation.evaluator import render_table  # noqa: PLC0415
+    from assistant.evaluation.runner import run_evaluation  # noqa: PLC0415
+
+    for path, what in ((gold, "gold file"), (corpus, "corpus")):
+        if not path.exists():
+            print(f"coop: no such {what}: {path}", file=sys.stderr)
+            return EXIT_USAGE
+    report = run_evaluation(settings, corpus, gold)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "ours": asdict(report.ours),
+                    "naive": asdict(report.naive),
+                    "questions": [asdict(r) for r in report.ours_results],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return EXIT_OK
+    if not quiet:
+        for result in report.ours_results:
+            ok = result.facts_ok if result.answerable else not result.found
+            print(f"{'ok  ' if ok else 'MISS'} {result.id}")
+    print(render_table(report.ours, report.naive))
+    return EXIT_OK
 
 
 def _serve(settings: Settings, host: str, port: int) -> int:

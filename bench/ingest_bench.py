@@ -22,7 +22,8 @@ from typing import Any
 from assistant.resources import open_resources
 from assistant.settings import Settings
 from ingest.sync import IngestService
-from vectorstore.embeddings import Embedder, SentenceTransformerEmbedder, configure_offline
+from vectorstore.embedder_factory import build_embedder
+from vectorstore.embeddings import Embedder, configure_offline
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results"
@@ -89,7 +90,7 @@ def _one_run(work: Path, corpus: Path, embedder: Embedder) -> dict[str, float]:
 def run_ingest_bench(copies: int, runs: int) -> dict[str, Any]:
     """Run, print a table and write `bench/results/ingest.json`."""
     configure_offline()
-    embedder = SentenceTransformerEmbedder(Settings(_env_file=None).embeddings)  # type: ignore[call-arg]
+    embedder = build_embedder(Settings(_env_file=None).embeddings)  # type: ignore[call-arg]
     embedder.encode_passages(["warm-up"])
     samples: list[dict[str, float]] = []
     for run in range(runs):

@@ -91,10 +91,10 @@ def resources(settings: Settings, fake_embedder: FakeEmbedder) -> Iterator[Resou
 
 @pytest.fixture(scope="session")
 def real_embedder() -> object:
-    """The real bundled model, loaded once per test session."""
-    from vectorstore.embeddings import SentenceTransformerEmbedder
+    """The real default embedding set-up (both bundled models), loaded once per session."""
+    from vectorstore.embedder_factory import build_embedder
 
-    return SentenceTransformerEmbedder(EmbeddingsSettings())
+    return build_embedder(EmbeddingsSettings())
 
 
 def free_port() -> int:

@@ -76,6 +76,10 @@ def resolve_model_path(model: str) -> str:
 
 def model_key(model: str) -> str:
     """A collection-safe identity for a model setting (same model → same key)."""
+    if "+" in model:
+        return "--".join(model_key(part.strip()) for part in model.split("+"))
+    if model == "use-multilingual":
+        return "use-multilingual-v3"
     if model == BUNDLED_MODEL:
         return "minilm-l6-v2"
     slug = re.sub(r"[^a-z0-9]+", "-", Path(model).name.lower()).strip("-")[:24] or "model"

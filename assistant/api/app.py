@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
+from assistant.answering.factory import build_assistant
+from assistant.answering.service import AssistantService
+from assistant.answering.sessions import SessionStore
+from assistant.api import routes_ask, routes_sources
 from assistant.resources import Resources, open_resources
 from assistant.settings import Settings
 
@@ -18,19 +24,70 @@ logger = logging.getLogger(__name__)
 
 ResourceFactory = Callable[[Settings], Resources]
 
+SESSIONS_FILE = "sessions.sqlite3"
+
+
+class _Startup:
+    """Opens the stores and builds the assistant in a worker thread, then publishes both on
+    `app.state`, unless the app was shut down meanwhile (then it closes what it opened)."""
+
+    def __init__(self, app: FastAPI, settings: Settings, factory: ResourceFactory) -> None:
+        self._app = app
+        self._settings = settings
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._opened: tuple[Resources, SessionStore] | None = None
+
+    def open(self) -> None:
+        """Runs in a worker thread: load everything, then publish it."""
+        resources = self._factory(self._settings)
+        sessions: SessionStore | None = None
+        try:
+            sessions = SessionStore(resources.settings.data_dir / SESSIONS_FILE)
+            assistant: AssistantService = build_assistant(resources, sessions)
+        except BaseException:
+            if sessions is not None:
+                sessions.close()
+            resources.close()
+            raise
+        with self._lock:
+            if not self._stopped:
+                self._opened = (resources, sessions)
+                self._app.state.assistant = assistant
+                self._app.state.resources = resources
+                return
+        sessions.close()
+        resources.close()
+
+    def close(self) -> None:
+        """Close what was published; anything still loading closes itself when done."""
+        with self._lock:
+            self._stopped = True
+            opened, self._opened = self._opened, None
+            self._app.state.assistant = None
+            self._app.state.resources = None
+        if opened is not None:
+            resources, sessions = opened
+            sessions.close()
+            resources.close()
+
 
 def create_app(settings: Settings, resource_factory: ResourceFactory | None = None) -> FastAPI:
-    """Build the app; the stores and model are opened in the background at start-up."""
+    """Build the app; the stores, model and assistant are opened in the background at start-up,
+    so `/healthz` answers at once and the rest answer 503 until they are ready."""
     factory: ResourceFactory = resource_factory or open_resources
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.resources = None
+        app.state.assistant = None
         app.state.load_error = None
+        startup = _Startup(app, settings, factory)
 
         async def load() -> None:
             try:
-                app.state.resources = await asyncio.to_thread(factory, settings)
+                await asyncio.to_thread(startup.open)
             except Exception as exc:  # reported by /readyz, not swallowed
                 logger.exception("start-up failed")
                 app.state.load_error = str(exc)
@@ -40,23 +97,42 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
             yield
         finally:
             task.cancel()
-            if app.state.resources is not None:
-                app.state.resources.close()
+            startup.close()
 
     app = FastAPI(
         title="Cooperation Assistant",
         version="0.1.0",
         description="Answers questions about international cooperation from the institution's "
-        "own documents, with verifiable citations.",
+        "own documents, with verifiable citations. Send `Authorization: Bearer <staff key>` "
+        "to ask as staff (public and internal documents); without it you are a visitor "
+        "(public documents only).",
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.resources = None
+    app.state.assistant = None
+    app.state.load_error = None
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.include_router(routes_ask.router)
+    app.include_router(routes_sources.router)
 
-    @app.get("/healthz", tags=["operations"])
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
         """The process is up (touches nothing)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], response_model=None)
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        response_model=None,
+        summary="Readiness: the model and stores are loaded",
+    )
     async def readyz(request: Request) -> Any:
         """200 once the model and stores are loaded and Chroma answers; 503 otherwise."""
         resources: Resources | None = request.app.state.resources

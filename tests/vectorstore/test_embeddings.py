@@ -41,7 +41,8 @@ def test_a_model_that_is_not_available_offline_fails_with_a_clear_message():
 
 
 @pytest.mark.integration
-def test_the_bundled_model_embeds_offline_and_ranks_meaning(real_embedder):
+def test_the_bundled_model_embeds_offline_and_ranks_meaning():
+    real_embedder = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled"))
     vectors = real_embedder.encode_passages(
         [
             "The institute cooperates with the World Health Organization.",
@@ -57,9 +58,9 @@ def test_the_bundled_model_embeds_offline_and_ranks_meaning(real_embedder):
 
 @pytest.mark.integration
 def test_prefixes_from_settings_change_what_is_embedded():
-    plain = SentenceTransformerEmbedder(EmbeddingsSettings())
+    plain = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled"))
     prefixed = SentenceTransformerEmbedder(
-        EmbeddingsSettings(query_prefix="query: ", passage_prefix="passage: ")
+        EmbeddingsSettings(model="bundled", query_prefix="query: ", passage_prefix="passage: ")
     )
     text = "cooperation agreement"
     assert not np.allclose(plain.encode_query(text), prefixed.encode_query(text))

@@ -1,0 +1,1 @@
+"""Answering: answerers (extractive by default, or an LLM), citations, declining, sessions."""

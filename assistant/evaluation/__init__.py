@@ -1,0 +1,1 @@
+"""Quality measurement on a gold set, side by side with a naive baseline (`coop eval`)."""

@@ -1,0 +1,68 @@
+"""One evaluation run: ingest the corpus into a scratch data dir, ask the gold set, compare."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from assistant.answering.factory import build_assistant
+from assistant.evaluation.evaluator import (
+    ItemResult,
+    Metrics,
+    evaluate_assistant,
+    evaluate_naive,
+    summarize,
+)
+from assistant.evaluation.gold import load_gold
+from assistant.evaluation.naive_baseline import NaiveRetriever
+from assistant.resources import open_resources
+from assistant.settings import Settings
+from ingest.sync import IngestService
+from vectorstore.embeddings import Embedder
+
+
+@dataclass
+class EvaluationReport:
+    """Both systems' metrics and per-question results."""
+
+    ours: Metrics
+    naive: Metrics
+    ours_results: list[ItemResult]
+    naive_results: list[ItemResult]
+
+
+def run_evaluation(
+    settings: Settings, corpus: Path, gold_path: Path, embedder: Embedder | None = None
+) -> EvaluationReport:
+    """Evaluate on `corpus` (ingested fresh, as public documents) with the configured model."""
+    items = load_gold(gold_path)
+    with tempfile.TemporaryDirectory(prefix="coop-eval-") as scratch:
+        scratch_settings = settings.model_copy(update={"data_dir": Path(scratch)})
+        resources = open_resources(scratch_settings, embedder=embedder)
+        try:
+            assert resources.embedder is not None
+            IngestService(
+                scratch_settings,
+                resources.facts,
+                resources.vectors,
+                resources.lexical,
+                resources.embedder,
+            ).ingest([corpus], "public")
+            assistant = build_assistant(resources)
+            ours_results = evaluate_assistant(assistant, resources.facts, items)
+            documents = [
+                document
+                for state in resources.facts.file_states().values()
+                if state.doc_id and (document := resources.facts.get_document(state.doc_id))
+            ]
+            naive = NaiveRetriever(resources.embedder, documents)
+            naive_results = evaluate_naive(naive, resources.facts, items)
+        finally:
+            resources.close()
+    return EvaluationReport(
+        summarize("ours", ours_results),
+        summarize("naive", naive_results),
+        ours_results,
+        naive_results,
+    )

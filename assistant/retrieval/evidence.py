@@ -1,0 +1,282 @@
+"""The sentence-level pass: from the best chunks, pick the sentences that answer the question.
+
+Each candidate sentence is scored by its meaning (cosine between the question and the sentence
+embedding) and its words (the share of the question's stemmed terms it contains, weighted so
+rare terms count more): its *topical* score. Answers often stand next to the sentence that
+matches best ("... a competition was held. The winner was Sergey Nikolaev."), so a sentence's
+*context* score also takes in its neighbours', and a sentence holding the kind of answer the
+question expects (a name, a date, an amount) is preferred. Sentence vectors are cached.
+Offsets are always into the document's canonical text, so a quote is `text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.retrieval.hybrid import ScoredChunk
+from assistant.retrieval.question_analysis import (
+    QuestionProfile,
+    analyse,
+    has_answer_type,
+    term_present,
+)
+from ingest.chunker import sentence_spans
+from ingest.language import detect_language
+from vectorstore.composite_embedder import CompositeEmbedder
+from vectorstore.embeddings import Embedder
+from vectorstore.lexical import BilingualTokenizer
+from vectorstore.records import ChunkRecord
+
+MIN_SENTENCE_CHARS = 12
+MAX_SENTENCE_CHARS = 600
+NEIGHBOUR_WEIGHT = 0.85
+TYPE_BONUS = 0.12
+FOCUS_BONUS = 0.1
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One sentence of a document that may answer the question."""
+
+    chunk: ChunkRecord
+    start: int
+    end: int
+    text: str
+    similarity: float
+    overlap: float
+    topical: float
+    context: float
+    typed: bool
+    score: float
+    chunk_rank: int
+    focus_ok: bool = True
+
+
+class SentenceVectorCache:
+    """A bounded LRU of sentence vectors keyed by (document, start, end, text hash)."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(
+        self, embedder: Embedder, keys: list[tuple[str, int, int, int]], texts: list[str]
+    ) -> np.ndarray:
+        """Vectors for `texts`, computing only those not cached."""
+        with self._lock:
+            found = {i: self._items[key] for i, key in enumerate(keys) if key in self._items}
+            for i in found:
+                self._items.move_to_end(keys[i])
+        missing = [i for i in range(len(keys)) if i not in found]
+        if missing:
+            computed = embedder.encode_passages([texts[i] for i in missing])
+            with self._lock:
+                for row, i in enumerate(missing):
+                    found[i] = computed[row]
+                    self._items[keys[i]] = computed[row]
+                while len(self._items) > self._capacity:
+                    self._items.popitem(last=False)
+        if not keys:
+            return np.zeros((0, embedder.dimension), dtype=np.float32)
+        return np.stack([found[i] for i in range(len(keys))])
+
+
+class EvidenceSelector:
+    """Scores the sentences of retrieved chunks against a question."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        tokenizer: BilingualTokenizer,
+        *,
+        chunks_considered: int = 5,
+        meaning_weight: float = 0.6,
+        cache: SentenceVectorCache | None = None,
+    ) -> None:
+        self._embedder = embedder
+        self._tokenizer = tokenizer
+        self._chunks_considered = chunks_considered
+        self._meaning_weight = meaning_weight
+        self._cache = cache or SentenceVectorCache()
+
+    def query_terms(self, question: str) -> list[str]:
+        """The question's distinct stemmed terms."""
+        return list(dict.fromkeys(self._tokenizer.tokenize(question)))
+
+    def select(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        hits: list[ScoredChunk],
+        profile: QuestionProfile | None = None,
+    ) -> list[Evidence]:
+        """Every candidate sentence of the top chunks, best first (duplicates merged)."""
+        profile = profile or analyse(question)
+        candidates = self._candidates(hits)
+        if not candidates:
+            return []
+        texts = [c.text for c in candidates]
+        keys = [(c.chunk.doc_id, c.start, c.end, hash(c.text)) for c in candidates]
+        question_language = detect_language(question)
+        similarities = self._similarities(
+            self._cache.vectors(self._embedder, keys, texts), query_vector, question_language,
+            [c.chunk.language for c in candidates],
+        )  # fmt: skip
+        token_sets = [set(self._tokenizer.tokenize(f"{c.text} {c.heading}")) for c in candidates]
+        weights = self._term_weights(self.query_terms(question), token_sets)
+        total_weight = sum(weights.values())
+        overlaps = [
+            sum(w for term, w in weights.items() if term in tokens) / total_weight
+            if total_weight
+            else 0.0
+            for tokens in token_sets
+        ]
+        # Across languages words cannot match, so meaning alone decides.
+        topical = [
+            float(similarity)
+            if candidate.chunk.language != question_language
+            else self._meaning_weight * float(similarity) + (1 - self._meaning_weight) * overlap
+            for candidate, similarity, overlap in zip(
+                candidates, similarities, overlaps, strict=True
+            )
+        ]
+        words = [_words(f"{c.text} {c.heading}") for c in candidates]
+        evidence: list[Evidence] = []
+        for index, candidate in enumerate(candidates):
+            neighbours = [
+                other
+                for other in (index - 1, index + 1)
+                if 0 <= other < len(candidates) and _adjacent(candidate, candidates[other])
+            ]
+            context = max([topical[index]] + [NEIGHBOUR_WEIGHT * topical[o] for o in neighbours])
+            window = set(words[index])
+            for other, neighbour in enumerate(candidates):
+                if other in neighbours or neighbour.paragraph == candidate.paragraph:
+                    window |= words[other]
+            checkable = [t for t in profile.focus if _same_script(t, candidate.chunk.language)]
+            focus_share = (
+                sum(term_present(t, words[index]) for t in checkable) / len(checkable)
+                if checkable
+                else 0.0
+            )
+            focus_ok = not checkable or any(term_present(t, window) for t in checkable)
+            typed = profile.answer_type is not None and has_answer_type(
+                candidate.text, profile.answer_type
+            )
+            score = (
+                context
+                + FOCUS_BONUS * focus_share
+                + (TYPE_BONUS if typed else 0.0)
+                - 0.01 * candidate.rank
+            )
+            evidence.append(
+                Evidence(
+                    candidate.chunk, candidate.start, candidate.end, candidate.text,
+                    float(similarities[index]), overlaps[index], topical[index], context,
+                    typed, score, candidate.rank, focus_ok,
+                )
+            )  # fmt: skip
+        evidence.sort(key=lambda item: -item.score)
+        return evidence
+
+    def _candidates(self, hits: list[ScoredChunk]) -> list[_Candidate]:
+        """Sentences of the top chunks in document order, without duplicates; a line that ends
+        with a colon takes the list items that follow it."""
+        found: dict[tuple[str, int, int], _Candidate] = {}
+        for rank, hit in enumerate(hits[: self._chunks_considered]):
+            chunk = hit.chunk
+            heading = chunk.section.split(" > ")[-1] if chunk.section else ""
+            spans = _merge_lists(
+                chunk.text,
+                sentence_spans(chunk.text, 0, len(chunk.text), max_chars=MAX_SENTENCE_CHARS),
+            )
+            for start, end in spans:
+                key = (chunk.doc_id, chunk.start + start, chunk.start + end)
+                if end - start < MIN_SENTENCE_CHARS or key in found:
+                    continue
+                blank = chunk.text.rfind("\n\n", 0, start)
+                paragraph = (chunk.doc_id, chunk.start + blank if blank >= 0 else -1 - chunk.start)
+                found[key] = _Candidate(
+                    chunk, key[1], key[2], rank, chunk.text[start:end], heading, paragraph
+                )
+        return [found[key] for key in sorted(found)]
+
+    def _similarities(
+        self, vectors: np.ndarray, query: np.ndarray, language: str, languages: list[str]
+    ) -> np.ndarray:
+        """Cosines; with fused models, an English pair uses every model and any other pair
+        only the multilingual ones."""
+        embedder = self._embedder
+        if not isinstance(embedder, CompositeEmbedder):
+            return np.asarray(vectors @ query)
+        parts = embedder.part_cosines(vectors, query)
+        multilingual = [p for p, m in zip(parts, embedder.multilingual_parts, strict=True) if m]
+        everything = np.mean(np.stack(parts), axis=0)
+        across = np.mean(np.stack(multilingual), axis=0) if multilingual else everything
+        same_english = np.array([language == "en" and lang == "en" for lang in languages])
+        return np.asarray(np.where(same_english, everything, across), dtype=np.float64)
+
+    def _term_weights(self, terms: list[str], token_sets: list[set[str]]) -> dict[str, float]:
+        """IDF-like weights over the candidate sentences: rare terms count more."""
+        total = len(token_sets)
+        return {
+            term: math.log(1 + total / (1 + sum(term in tokens for tokens in token_sets)))
+            for term in terms
+        }
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    chunk: ChunkRecord
+    start: int
+    end: int
+    rank: int
+    text: str
+    heading: str
+    paragraph: tuple[str, int]
+
+
+_WORD = re.compile(r"[\w-]+", re.UNICODE)
+_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
+
+
+def _words(text: str) -> set[str]:
+    return {word.lower() for word in _WORD.findall(text)}
+
+
+def _same_script(term: str, language: str) -> bool:
+    """Whether a focus term can be looked for word for word in a text of `language`."""
+    return term.isdigit() or bool(_CYRILLIC.search(term)) == (language == "ru")
+
+
+def _merge_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join "...were discussed:" with the list items right after it (up to the sentence cap)."""
+    merged: list[tuple[int, int]] = []
+    index = 0
+    while index < len(spans):
+        start, end = spans[index]
+        index += 1
+        if text[start:end].rstrip().endswith(":"):
+            while index < len(spans) and _LIST_ITEM.match(text[spans[index][0] : spans[index][1]]):
+                if spans[index][1] - start > MAX_SENTENCE_CHARS + 200:
+                    break
+                end = spans[index][1]
+                index += 1
+        merged.append((start, end))
+    return merged
+
+
+def _adjacent(one: _Candidate, other: _Candidate) -> bool:
+    """Neighbouring sentences of the same document (only whitespace between them)."""
+    if one.chunk.doc_id != other.chunk.doc_id:
+        return False
+    first, second = (one, other) if one.start < other.start else (other, one)
+    return 0 <= second.start - first.end <= 3

@@ -1,0 +1,124 @@
+"""Hybrid search: dense (Chroma) and lexical (BM25) hits fused by reciprocal rank fusion.
+
+Each visibility has its own collection and lexical index; a search touches only the ones its
+audience may see. Hits are resolved against the facts database, so only served chunks come
+back (vectors left behind by an interrupted ingest never do).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.retrieval.audience import Audience, visibilities_for
+from ingest.sync import lexical_key
+from vectorstore.chroma_store import ChunkVectors
+from vectorstore.composite_embedder import CompositeEmbedder
+from vectorstore.embeddings import Embedder
+from vectorstore.facts_db import FactsDB
+from vectorstore.lexical import LexicalIndex, LexicalStore
+from vectorstore.records import ChunkRecord, Visibility
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScoredChunk:
+    """A retrieved chunk with its fused score and where each leg ranked it (0 = first)."""
+
+    chunk: ChunkRecord
+    score: float
+    similarity: float | None
+    dense_rank: int | None
+    lexical_rank: int | None
+
+
+class HybridSearcher:
+    """Searches the indexes an audience may see. Thread-safe; reloads a lexical index when an
+    ingest has switched to a new generation."""
+
+    def __init__(
+        self,
+        facts: FactsDB,
+        vectors: ChunkVectors,
+        lexical: LexicalStore,
+        embedder: Embedder,
+        *,
+        candidates: int = 30,
+        rrf_k: int = 60,
+    ) -> None:
+        self._facts = facts
+        self._vectors = vectors
+        self._lexical = lexical
+        self.embedder = embedder
+        self._candidates = candidates
+        self._rrf_k = rrf_k
+        self._indexes: dict[Visibility, tuple[str | None, LexicalIndex]] = {}
+        self._lock = threading.Lock()
+
+    def query_vector(self, query: str, language: str) -> np.ndarray:
+        """The question's vector. With fused models, a question in another language than
+        English uses only the multilingual ones (an English-only model adds noise there)."""
+        embedder = self.embedder
+        if language != "en" and isinstance(embedder, CompositeEmbedder):
+            use = embedder.multilingual_parts
+            if any(use):
+                return embedder.encode_query_parts(query, use)
+        return embedder.encode_query(query)
+
+    def lexical_index(self, visibility: Visibility) -> LexicalIndex:
+        """The served lexical index of a visibility (cached per generation)."""
+        generation = self._facts.get_meta(lexical_key(visibility))
+        with self._lock:
+            cached = self._indexes.get(visibility)
+            if cached is None or cached[0] != generation:
+                cached = (generation, self._lexical.load(visibility, generation))
+                self._indexes[visibility] = cached
+                logger.info("lexical index %s loaded (generation %s)", visibility, generation)
+            return cached[1]
+
+    def search(
+        self,
+        query: str,
+        audience: Audience,
+        *,
+        k: int = 8,
+        query_vector: np.ndarray | None = None,
+    ) -> list[ScoredChunk]:
+        """The k best chunks for `query` among what `audience` may see."""
+        if not query.strip():
+            return []
+        vector = self.embedder.encode_query(query) if query_vector is None else query_vector
+        dense: list[tuple[str, float]] = []
+        lexical: list[tuple[str, float]] = []
+        for visibility in visibilities_for(audience):
+            dense.extend(self._vectors.query(visibility, vector, self._candidates))
+            lexical.extend(self.lexical_index(visibility).search(query, self._candidates))
+        dense.sort(key=lambda hit: hit[1])  # cosine distance, nearest first
+        lexical.sort(key=lambda hit: -hit[1])
+        chunks = self._facts.get_chunks([i for i, _ in dense] + [i for i, _ in lexical])
+        allowed = set(visibilities_for(audience))
+        dense = [hit for hit in dense if hit[0] in chunks]
+        lexical = [hit for hit in lexical if hit[0] in chunks]
+        scores: dict[str, float] = {}
+        dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
+        lexical_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)}
+        similarity = {chunk_id: 1.0 - distance for chunk_id, distance in dense}
+        for ranking in (dense_rank, lexical_rank):
+            for chunk_id, rank in ranking.items():
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (self._rrf_k + rank + 1)
+        best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:k]
+        return [
+            ScoredChunk(
+                chunk=chunks[chunk_id],
+                score=scores[chunk_id],
+                similarity=similarity.get(chunk_id),
+                dense_rank=dense_rank.get(chunk_id),
+                lexical_rank=lexical_rank.get(chunk_id),
+            )
+            for chunk_id in best
+            if chunks[chunk_id].visibility in allowed
+        ]

@@ -1,0 +1,223 @@
+"""What a question asks for: the kind of answer (a person, a date, an amount, an e-mail...) and
+its focus terms (names, acronyms, numbers) that an answer must be about."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+AnswerType = Literal["person", "date", "count", "money", "email", "phone"]
+
+_TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+    ("email", re.compile(r"\b(e-?mail|email address|mail)\b|почт\w*|e-?mail|имейл", re.I)),
+    ("phone", re.compile(r"\b(phone|telephone|call)\b|телефон\w*|позвонить", re.I)),
+    (
+        "money",
+        re.compile(
+            r"\bhow much\b.*\b(cost|fund\w*|budget|invest\w*|pay|price|money|worth)\b|"
+            r"\b(cost|costs|budget|funding|price|fee)\b|"
+            r"сколько\s+стои\w*|бюджет\w*|стоимост\w*|финансирован\w*|цен[аыу]\b",
+            re.I,
+        ),
+    ),
+    ("count", re.compile(r"\bhow many\b|\bhow big\b|\bсколько\b", re.I)),
+    (
+        "date",
+        re.compile(
+            r"^\s*(when)\b|\b(what|which) (year|month|date|day)s?\b|\bsince when\b|"
+            r"\b(what|which) (are|were) the dates\b|\bhow long ago\b|"
+            r"\buntil when\b|\b(valid|expires?|runs?) until\b|\bwhen does .* (expire|end)\b|"
+            r"\bкогда\b|в как\w+ году|как\w+ числа|в как\w+ месяц\w*|с какого года|\bсроки\b|"
+            r"до как\w+ (года|числа|даты|срока)|какого года",
+            re.I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(
+            r"^\s*(and\s+)?(who|whom|whose)\b|\bwho (is|was|are|were|won|heads|leads|signed)\b|"
+            r"^\s*(а\s+|и\s+)?(кто|кого|кому|кем|чей|чья)\b",
+            re.I,
+        ),
+    ),
+)
+
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]\b|июн\w*|июл\w*|август\w*|сентябр\w*|"
+    r"октябр\w*|ноябр\w*|декабр\w*"
+)
+_HAS_TYPE: dict[str, re.Pattern[str]] = {
+    "email": re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),
+    "phone": re.compile(r"\+?\d[\d\s()\-]{7,}\d"),
+    "money": re.compile(
+        r"[$€£₽]\s?\d|\d[\d\s,.]*\s?(rub\w*|руб\w*|euro\w*|евро|dollar\w*|долл\w*|usd|eur|"
+        r"million|billion|thousand|млн|млрд|тыс)",
+        re.I,
+    ),
+    "count": re.compile(
+        r"\b\d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|"
+        r"hundred|thousand|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять)\b",
+        re.I,
+    ),
+    "date": re.compile(
+        rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTHS})\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b", re.I
+    ),
+}
+
+# Capitalised words so common in this domain that they say nothing about what is asked.
+_GENERIC = frozenset(
+    " ".join(
+        (
+            "institute institution center centre ministry republic federation russian russia",
+            "national international occupational health research organization organisation",
+            "organizations organisations university department foundation program programme",
+            "scientific medical centre's center's what which who whom whose when where",
+            "why how does",
+            "did do is are was were can could the a an and or in of for with at by on to from our",
+            "its their your and also what's who's i i'm i've me my и а в во на с со о об по для из",
+            "к у как какой какие какая каком каких кто что где когда ли же это этот эта эти его её",
+            "их они он она институт института институте центр центра центре министерство россии",
+            "российской федерации",
+        )
+    ).split()
+)
+_WORD = re.compile(r"[\w-]+", re.UNICODE)
+_ORDINAL_OR_NUMBER = re.compile(r"^\d+(st|nd|rd|th|-?[а-я]{1,3})?$", re.I)
+
+
+@dataclass(frozen=True)
+class QuestionProfile:
+    """The answer type a question expects (if any) and its distinctive focus terms."""
+
+    answer_type: AnswerType | None
+    focus: tuple[str, ...]
+    names: tuple[str, ...] = ()
+
+
+def analyse(question: str) -> QuestionProfile:
+    """Profile a question in English or Russian."""
+    answer_type: AnswerType | None = None
+    for kind, pattern in _TYPE_PATTERNS:
+        if pattern.search(question):
+            answer_type = kind
+            break
+    return QuestionProfile(answer_type, focus_terms(question), focus_names(question))
+
+
+def focus_names(question: str) -> tuple[str, ...]:
+    """Capitalised words not at the start that are not acronyms (names of places, people,
+    organisations), lower-cased."""
+    names: list[str] = []
+    for index, match in enumerate(_WORD.finditer(question)):
+        word = match.group().strip("-")
+        if index > 0 and word[:1].isupper() and not word.isupper() and word.lower() not in _GENERIC:
+            names.append(word.lower())
+    return tuple(dict.fromkeys(names))
+
+
+def focus_terms(question: str) -> tuple[str, ...]:
+    """Names, acronyms and numbers in the question (lower-cased): capitalised words not at
+    the start, all-caps words, digits and ordinals — minus domain-generic words."""
+    terms: list[str] = []
+    for index, match in enumerate(_WORD.finditer(question)):
+        word = match.group().strip("-")
+        if not word or word.lower() in _GENERIC:
+            continue
+        is_name = word[0].isupper() and index > 0
+        is_acronym = len(word) >= 2 and word.isupper()
+        if is_name or is_acronym or _ORDINAL_OR_NUMBER.match(word):
+            terms.append(word.lower())
+    return tuple(dict.fromkeys(terms))
+
+
+_INITIAL_SURNAME = re.compile(r"\b[A-ZА-ЯЁ]\.\s?(?:[A-ZА-ЯЁ]\.\s?)?[A-ZА-ЯЁ][a-zа-яё]{2,}")
+_CAPITALISED_RUN = re.compile(r"(?:[A-ZА-ЯЁ][\w’'-]*\s+)*[A-ZА-ЯЁ][\w’'-]*")
+_NAME_WORD = re.compile(r"^[A-ZА-ЯЁ][a-zа-яёé’'-]{1,}$")
+# Words that make a run of capitalised words an organisation, a title or an event, not a person.
+_NOT_NAME_WORDS = frozenset(
+    " ".join(
+        (
+            "the our its this that these a an in on at of for and with by from",
+            "department institute",
+            "institution center centre ministry republic university organization organisation",
+            "agency association foundation society societies program programme forum congress",
+            "committee school health research federation union partnership network national",
+            "international world medical scientific state european russian countries country",
+            "oncology hygiene occupational diseases vice first deputy director head president",
+            "professor general chief member day week conference meeting seminar group",
+            "collaborating",
+            "main media open innovations january february march april may june july august",
+            "september october november december monday tuesday wednesday thursday friday saturday",
+            "sunday",
+        )
+    ).split()
+)
+
+
+def mentions_person(text: str) -> bool:
+    """Whether `text` names a person: an initial and a surname ("N. Rubtsova"), or a run of two
+    or three capitalised words that are not an organisation, a title or a quoted name."""
+    if _INITIAL_SURNAME.search(text):
+        return True
+    for match in _CAPITALISED_RUN.finditer(text):
+        words = match.group().split()
+        if not 2 <= len(words) <= 4:
+            continue
+        before = text[max(0, match.start() - 2) : match.start()]
+        if any(quote in before for quote in "“«\"'„"):
+            continue
+        if text[match.end() : match.end() + 4] == " of ":
+            continue
+        if all(_NAME_WORD.match(w) and w.lower() not in _NOT_NAME_WORDS for w in words[:2]):
+            return True
+    return False
+
+
+def has_answer_type(text: str, answer_type: AnswerType | None) -> bool:
+    """Whether `text` contains something of the expected kind (always true without a type)."""
+    if answer_type is None:
+        return True
+    if answer_type == "person":
+        return mentions_person(text)
+    return bool(_HAS_TYPE[answer_type].search(text))
+
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+        "з": "z", "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+        "я": "ya",
+    }
+)  # fmt: skip
+TRANSLIT_PREFIX = 4
+
+
+def transliterate(word: str) -> str:
+    """Latin letters for a Russian word (a simple scheme, for matching names)."""
+    return word.lower().translate(_TRANSLIT)
+
+
+def name_present_across_scripts(term: str, words: set[str]) -> bool | None:
+    """Whether a Cyrillic name ("Измерова", "Бразилии") occurs in Latin text, by the first
+    letters of its transliteration; None when the term cannot be checked that way (an
+    acronym, whose Latin form is another word: ВОЗ is WHO, or a short word)."""
+    if term.isupper() or len(term) < TRANSLIT_PREFIX + 1:
+        return None
+    prefix = transliterate(term)[:TRANSLIT_PREFIX]
+    return any(word.startswith(prefix) for word in words)
+
+
+def term_present(term: str, words: set[str]) -> bool:
+    """A focus term is present when a word starts with it or it starts with a word (≥ 4 letters):
+    "Kazakh" finds "Kazakhstan", "Cuban" finds "Cuba"."""
+    if term in words:
+        return True
+    if len(term) < 4 or term.isdigit():
+        return False
+    return any(
+        len(word) >= 4 and (word.startswith(term) or term.startswith(word)) for word in words
+    )

@@ -1,0 +1,200 @@
+"""Answering with the deterministic fake embedder: citations, declining, follow-ups, audiences."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.answering.decline import DeclinePolicy, decline_text
+from assistant.answering.factory import build_assistant
+from assistant.answering.followups import is_follow_up, resolve
+from assistant.answering.service import AssistantService
+from assistant.answering.sessions import SessionStore, Turn
+from assistant.resources import Resources
+from assistant.retrieval.question_analysis import analyse, has_answer_type, mentions_person
+from ingest.chunker import sentence_spans
+from ingest.sync import IngestService
+from tests.conftest import SAMPLE_DIR
+
+SECRET = "The memorandum with Zanzibar Polytechnic (ZQX-42) was signed by Olga Petrova."
+
+
+@pytest.fixture
+def assistant(resources: Resources, tmp_path: Path) -> AssistantService:
+    assert resources.embedder is not None
+    internal = tmp_path / "internal"
+    internal.mkdir()
+    (internal / "registry.md").write_text(f"# Registry\n\n{SECRET}\n", encoding="utf-8")
+    service = IngestService(
+        resources.settings,
+        resources.facts,
+        resources.vectors,
+        resources.lexical,
+        resources.embedder,
+    )
+    service.ingest([SAMPLE_DIR], "public")
+    service.ingest([internal], "internal")
+    built = build_assistant(resources)
+    # The fake embedder's similarities are not the real model's: judge by words alone here.
+    built._policy = DeclinePolicy(0.2, 0.2, 0.2, 0.2)
+    return built
+
+
+def assert_citations_exact(assistant: AssistantService, answer) -> None:
+    for citation in answer.citations:
+        document = assistant._facts.get_document(citation.doc_id)
+        assert document is not None
+        assert document.text[citation.start : citation.end] == citation.quote
+        assert f"[{citation.n}]" in answer.answer
+        assert (
+            citation.url == f"/sources/{citation.doc_id}?start={citation.start}&end={citation.end}"
+        )
+
+
+def test_an_answer_quotes_the_documents_with_exact_numbered_citations(assistant):
+    answer = assistant.ask(
+        "Who signed the agreement between the Ministry of Labor and Skolkovo?", "public"
+    )
+    assert answer.found and answer.mode == "extractive" and answer.language == "en"
+    assert answer.answer.startswith("According to the documents:")
+    assert "Vovchenko" in answer.answer or "Parshin" in answer.answer
+    assert 1 <= len(answer.citations) <= 3
+    assert_citations_exact(assistant, answer)
+    assert len(answer.answer) < 1200  # a few sentences, not a chunk dump
+
+
+def test_a_question_about_something_absent_is_declined_with_nearest_topics(assistant):
+    answer = assistant.ask(
+        "What agreement does the institute have with a partner in Brazil?", "public"
+    )
+    assert not answer.found and answer.citations == []
+    assert answer.answer.startswith("The documents don't say.")
+    assert "Brazil" not in answer.answer
+    russian = assistant.ask("Какое соглашение заключено с партнёром из Бразилии?", "public")
+    assert not russian.found and russian.answer.startswith("В документах об этом не сказано.")
+    assert russian.language == "ru"
+
+
+def test_a_question_wanting_an_amount_is_declined_when_no_amount_is_written(assistant):
+    answer = assistant.ask(
+        "How much is the Skolkovo Foundation investing in labour protection?", "public"
+    )
+    assert not answer.found
+
+
+def test_visitors_never_get_internal_documents_and_staff_do(assistant):
+    question = "Who signed the memorandum with Zanzibar Polytechnic ZQX-42?"
+    visitor = assistant.ask(question, "public")
+    assert "ZQX-42" not in visitor.answer and "Petrova" not in visitor.answer
+    assert all("ZQX-42" not in c.quote for c in visitor.citations)
+    staff = assistant.ask(question, "staff")
+    assert staff.found and "Olga Petrova" in staff.answer
+    assert_citations_exact(assistant, staff)
+
+
+@pytest.fixture(scope="module")
+def real_assistant(real_embedder, tmp_path_factory) -> AssistantService:
+    """The default set-up with the real models over the sample plus one internal note."""
+    from assistant.resources import open_resources
+    from tests.conftest import make_settings
+
+    folder = tmp_path_factory.mktemp("real")
+    internal = folder / "internal"
+    internal.mkdir()
+    (internal / "registry.md").write_text(f"# Registry\n\n{SECRET}\n", encoding="utf-8")
+    settings = make_settings(folder / "var")
+    resources = open_resources(settings, embedder=real_embedder)
+    service = IngestService(
+        settings, resources.facts, resources.vectors, resources.lexical, real_embedder
+    )
+    service.ingest([SAMPLE_DIR], "public")
+    service.ingest([internal], "internal")
+    return build_assistant(resources)
+
+
+@pytest.mark.integration
+def test_a_follow_up_is_resolved_against_the_previous_turn(real_assistant):
+    assistant = real_assistant
+    first = assistant.ask(
+        "Who is the head of the International Relations Department at the radiological centre?",
+        "public",
+    )
+    assert first.found and "Konovalchuk" in first.answer
+    follow = assistant.ask("And their e-mail?", "public", first.session_id)
+    assert follow.session_id == first.session_id
+    assert follow.found and "inter.mnioi@mail.ru" in follow.answer
+    # a new conversation gets its own session
+    alone = assistant.ask("And their e-mail?", "public")
+    assert alone.session_id != first.session_id
+
+
+@pytest.mark.integration
+def test_a_visitor_cannot_continue_a_staff_conversation(real_assistant):
+    assistant = real_assistant
+    staff = assistant.ask("Who signed the memorandum with Zanzibar Polytechnic ZQX-42?", "staff")
+    assert "Petrova" in staff.answer
+    hijack = assistant.ask("And who signed it?", "public", staff.session_id)
+    assert "Petrova" not in hijack.answer and "ZQX-42" not in hijack.answer
+
+
+def test_question_analysis_recognises_what_is_asked():
+    assert analyse("Who coordinates the programme?").answer_type == "person"
+    assert analyse("Кто подписал соглашение?").answer_type == "person"
+    assert analyse("When was it signed?").answer_type == "date"
+    assert analyse("До какого года действует договор?").answer_type == "date"
+    assert analyse("How much does the internship cost?").answer_type == "money"
+    assert analyse("What is their e-mail?").answer_type == "email"
+    assert analyse("Which organisations are partners?").answer_type is None
+    assert analyse("Do we have a partner in Brazil?").focus == ("brazil",)
+    assert "3rd" in analyse("When is the 3rd forum?").focus
+
+
+def test_person_detection_tells_names_from_organisations():
+    assert mentions_person("The winner was Sergey Nikolaev who represented our Institute.")
+    assert mentions_person("held in Moscow (N. Rubtsova).")
+    assert not mentions_person("the Association of the CIS Countries Oncology Societies.")
+    assert not mentions_person("the Forum “Modern Issues of Health and Safety”")
+    assert has_answer_type("E-mail: inter.mnioi@mail.ru", "email")
+    assert has_answer_type("Телефон: +7 (909) 641-42-09.", "phone")
+    assert not has_answer_type("signed several years ago", "date")
+
+
+def test_follow_up_detection():
+    assert is_follow_up("And their e-mail?")
+    assert is_follow_up("А когда это было?")
+    assert is_follow_up("What's the phone number?")
+    assert not is_follow_up("Which agreements did the institute sign with Cuba in 2017?")
+    history = [Turn("Who heads the department?", "Who heads the department?", ())]
+    assert resolve("And their e-mail?", history) == "Who heads the department? And their e-mail?"
+    assert resolve("Which partners are in Cuba?", history) == "Which partners are in Cuba?"
+
+
+def test_sessions_are_bounded_expiring_and_scoped_to_the_audience(tmp_path):
+    store = SessionStore(tmp_path / "s.sqlite3", max_turns=3, ttl_s=0.5)
+    for i in range(5):
+        store.add("s1", "public", Turn(f"q{i}", f"q{i}", ()))
+        time.sleep(0.01)
+    assert [t.question for t in store.recent("s1", "public")] == ["q2", "q3", "q4"]
+    assert store.recent("s1", "staff") == []
+    time.sleep(0.6)
+    assert store.recent("s1", "public") == []
+
+
+def test_decline_text_speaks_the_questions_language():
+    assert decline_text("en", []) == "The documents don't say."
+    assert decline_text("ru", []) == "В документах об этом не сказано."
+
+
+def test_sentence_spans_keep_soft_wrapped_sentences_and_split_list_lines():
+    text = (
+        "The institute signed agreements with many partners across the region and\n"
+        "beyond it in 2017.\n"
+        "Partners:\n"
+        "WHO\n"
+        "IARC"
+    )
+    spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
+    assert spans[0].endswith("beyond it in 2017.")
+    assert spans[1:] == ["Partners:", "WHO", "IARC"]
