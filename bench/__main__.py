@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from bench.ask_bench import run_ask_bench
 from bench.ingest_bench import run_ingest_bench
 
 
@@ -13,9 +14,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--copies", type=int, default=100, help="copies of the sample corpus")
     parser.add_argument("--runs", type=int, default=3, help="repetitions (medians reported)")
+    parser.add_argument(
+        "--only", choices=("ingest", "ask"), help="run one benchmark instead of all"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    run_ingest_bench(copies=args.copies, runs=args.runs)
+    if args.only in (None, "ask"):
+        run_ask_bench()
+    if args.only in (None, "ingest"):
+        run_ingest_bench(copies=args.copies, runs=args.runs)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,19 @@ def doc_id_for(path: Path) -> str:
     return sha1_hex(str(path))[:16]
 
 
+TITLE_WORDS = 12
+
+
 def title_for(loaded: LoadedDocument, path: Path) -> str:
-    """The document's own title, else one made from the file name."""
+    """The document's own title; else its opening words (a page that starts with prose);
+    else one made from the file name."""
     if loaded.title and loaded.title.strip():
         return loaded.title.strip()[:300]
+    first_line = loaded.text.strip().split("\n", 1)[0].strip()
+    words = first_line.split()
+    if words:
+        opening = " ".join(words[:TITLE_WORDS]).rstrip(".,;:")
+        return opening + ("…" if len(words) > TITLE_WORDS else "")
     return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
 
 

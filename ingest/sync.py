@@ -33,7 +33,7 @@ from vectorstore.records import VISIBILITIES, ChunkRecord, DocumentRecord, Visib
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 RUNNING_KEY = "ingest_running_since"
 EMBED_BATCH = 256
 

@@ -162,3 +162,40 @@ def test_sigkill_in_the_middle_of_an_ingest_serves_all_old_or_all_new(tmp_path):
     assert status["ingest_interrupted"] is None
     text = (corpus / "copy000_002_34b770f422913c14.txt").read_text(encoding="utf-8")
     assert text.startswith("Edition two-2")
+
+
+def test_ask_answers_with_exact_citations_and_declines_what_is_not_there(workdir):
+    env = coop_env(workdir / "var")
+    assert run(["ingest", "sample"], env, workdir).returncode == 0
+    result = run(
+        ["ask", "Who signed the agreement between the Ministry of Labor and Skolkovo?", "--json"],
+        env,
+        workdir,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["found"] and answer["language"] == "en" and answer["mode"] == "extractive"
+    assert "Vovchenko" in answer["answer"] and "Parshin" in answer["answer"]
+    import sqlite3
+
+    with sqlite3.connect(workdir / "var" / "facts.sqlite3") as conn:
+        for citation in answer["citations"]:
+            (text,) = conn.execute(
+                "SELECT text FROM documents WHERE doc_id = ?", (citation["doc_id"],)
+            ).fetchone()
+            assert text[citation["start"] : citation["end"]] == citation["quote"]
+    human = run(
+        ["ask", "Кто является президентом Ассоциации онкологических обществ СНГ?"], env, workdir
+    )
+    assert human.returncode == 0
+    assert human.stdout.startswith("Согласно документам") and "Kaprin" in human.stdout
+    assert "[1]" in human.stdout and "--session" in human.stdout
+    declined = run(
+        ["ask", "Do we have an agreement with a partner in Brazil?", "--json"], env, workdir
+    )
+    assert json.loads(declined.stdout)["found"] is False
+
+
+def test_ask_before_anything_is_ingested_says_what_to_do(workdir):
+    result = run(["ask", "Who are our partners?"], coop_env(workdir / "var"), workdir)
+    assert result.returncode == 2 and "coop ingest" in result.stderr
