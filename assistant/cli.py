@@ -73,6 +73,22 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print per-question results too")
     evaluate.add_argument("-q", "--quiet", action="store_true", help="only the table")
 
+    agreements = commands.add_parser(
+        "agreements", help="list agreements and when they expire (from the facts database)"
+    )
+    agreements.add_argument(
+        "--expiring",
+        metavar="PERIOD",
+        help="this-year, next-year, a year (2027) or a number of days (60d); default: all",
+    )
+    agreements.add_argument("--audience", choices=("public", "staff"), default="staff")
+    agreements.add_argument("--json", action="store_true", help="print JSON")
+
+    contacts = commands.add_parser("contacts", help="list contacts found in the documents")
+    contacts.add_argument("query", nargs="?", default="", metavar="QUERY")
+    contacts.add_argument("--audience", choices=("public", "staff"), default="staff")
+    contacts.add_argument("--json", action="store_true", help="print JSON")
+
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -107,6 +123,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ask(settings, args.question, args.audience, args.session, as_json=args.json)
     if args.command == "eval":
         return _eval(settings, args.gold, args.corpus, as_json=args.json, quiet=args.quiet)
+    if args.command == "agreements":
+        return _agreements(settings, args.expiring, args.audience, as_json=args.json)
+    if args.command == "contacts":
+        return _contacts(settings, args.query, args.audience, as_json=args.json)
     if args.command == "serve":
         return _serve(settings, args.host, args.port)
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
@@ -185,6 +205,10 @@ def _print_ingest_summary(report: object, visibility: str) -> None:
     if report.skipped:
         print(f"  skipped {report.skipped} files of unsupported types")
     for outcome in report.outcomes:
+        for warning in outcome.warnings[:10]:
+            print(f"  WARNING {outcome.source}: {warning}")
+        if len(outcome.warnings) > 10:
+            print(f"  WARNING {outcome.source}: ... and {len(outcome.warnings) - 10} more")
         if outcome.status == "failed" or outcome.error:
             still = " (unchanged since the last run)" if outcome.status == "unchanged" else ""
             print(f"  FAILED {outcome.source}: {outcome.error}{still}")
@@ -265,6 +289,65 @@ def _eval(settings: Settings, gold: Path, corpus: Path, *, as_json: bool, quiet:
             ok = result.facts_ok if result.answerable else not result.found
             print(f"{'ok  ' if ok else 'MISS'} {result.id}")
     print(render_table(report.ours, report.naive))
+    return EXIT_OK
+
+
+def _agreements(settings: Settings, expiring: str | None, audience: str, *, as_json: bool) -> int:
+    from assistant.knowledge.listing import agreement_rows  # noqa: PLC0415
+    from assistant.knowledge.periods import parse_option  # noqa: PLC0415
+    from assistant.resources import open_resources  # noqa: PLC0415
+
+    today = settings.today_date()
+    try:
+        period = parse_option(expiring, today) if expiring else None
+    except ValueError as exc:
+        print(f"coop: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    resources = open_resources(settings, load_model=False)
+    try:
+        result = agreement_rows(
+            resources.facts, "staff" if audience == "staff" else "public", today, period
+        )
+    finally:
+        resources.close()
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    label = f" ending {period.label_en}" if period else ""
+    print(f"Agreements{label} (as of {today.isoformat()}): {len(result['agreements'])}")
+    for row in result["agreements"]:
+        if row["ends_on"] is None:
+            when = "no known end date"
+        elif row["expired"]:
+            when = f"expired on {row['ends_on']}"
+        else:
+            when = f"ends {row['ends_on']}: expires in {row['days_left']} days"
+        country = f" ({row['country']})" if row["country"] else ""
+        source = row["citation"]["source"] if row["citation"] else "?"
+        print(f"- {row['partner']}{country} — {row['kind']}, {when}  [{source}]")
+    if period is not None and result["without_end_date"]:
+        print(f"{result['without_end_date']} more agreements have no known end date.")
+    return EXIT_OK
+
+
+def _contacts(settings: Settings, query: str, audience: str, *, as_json: bool) -> int:
+    from assistant.knowledge.listing import contact_rows  # noqa: PLC0415
+    from assistant.resources import open_resources  # noqa: PLC0415
+
+    resources = open_resources(settings, load_model=False)
+    try:
+        rows = contact_rows(resources.facts, "staff" if audience == "staff" else "public", query)
+    finally:
+        resources.close()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not rows:
+        print("No contacts found" + (f" for {query!r}." if query else "."))
+    for row in rows:
+        parts = [row["person"], row["role"], row["organisation"], row["phone"], row["email"]]
+        source = row["citation"]["source"] if row["citation"] else "?"
+        print(f"- {', '.join(p for p in parts if p)}  [{source}]")
     return EXIT_OK
 
 

@@ -37,6 +37,7 @@ def collect_status(resources: Resources) -> dict[str, Any]:
             "indexed_at": state.indexed_at,
             "checked_at": state.checked_at,
             "error": state.error,
+            "warnings": state.warnings,
         }
         for state in facts.file_states().values()
     ]
@@ -83,8 +84,8 @@ def render_status(status: dict[str, Any]) -> None:
             row["status"],
             str(row["chunks"]),
             indexed_at,
-            row["error"] or "",
-            style="red" if row["status"] == "failed" else None,
+            row["error"] or row["warnings"] or "",
+            style="red" if row["status"] == "failed" else ("yellow" if row["warnings"] else None),
         )
     console.print(files)
 

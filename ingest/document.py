@@ -15,6 +15,17 @@ class Heading:
     text: str
 
 
+@dataclass(frozen=True)
+class TableRow:
+    """One data row of a table file: its line in the canonical text and its cells by header."""
+
+    number: int  # 1-based, the header row excluded
+    start: int
+    end: int
+    cells: dict[str, str]
+    sheet: str | None = None
+
+
 @dataclass
 class LoadedDocument:
     """A parsed file.
@@ -31,6 +42,7 @@ class LoadedDocument:
     headings: list[Heading] = field(default_factory=list)
     encoding: str | None = None
     warnings: list[str] = field(default_factory=list)
+    rows: list[TableRow] = field(default_factory=list)
 
 
 class LoaderError(Exception):

@@ -22,6 +22,7 @@ def doc_id_for(path: Path) -> str:
 
 
 TITLE_WORDS = 12
+PROSE_FORMATS = frozenset({"txt", "pdf"})  # tables are titled by their file name
 
 
 def title_for(loaded: LoadedDocument, path: Path) -> str:
@@ -30,7 +31,7 @@ def title_for(loaded: LoadedDocument, path: Path) -> str:
     if loaded.title and loaded.title.strip():
         return loaded.title.strip()[:300]
     first_line = loaded.text.strip().split("\n", 1)[0].strip()
-    words = first_line.split()
+    words = first_line.split() if loaded.format in PROSE_FORMATS else []
     if words:
         opening = " ".join(words[:TITLE_WORDS]).rstrip(".,;:")
         return opening + ("…" if len(words) > TITLE_WORDS else "")

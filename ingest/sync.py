@@ -20,20 +20,23 @@ from pathlib import Path
 from assistant.settings import Settings
 from ingest.chunker import chunk_document
 from ingest.discovery import Candidate, discover
-from ingest.document import LoaderError
+from ingest.document import LoadedDocument, LoaderError
 from ingest.document_builder import build_records, doc_id_for
+from ingest.facts.extractor import extract_facts
+from ingest.facts.models import ExtractedFacts
 from ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from ingest.lock import IngestLock
 from ingest.progress import NullProgress, Progress
 from vectorstore.chroma_store import ChunkVectors
 from vectorstore.embeddings import Embedder
 from vectorstore.facts_db import FactsDB, FileState
+from vectorstore.facts_store import replace_facts
 from vectorstore.lexical import LexicalIndex, LexicalStore
 from vectorstore.records import VISIBILITIES, ChunkRecord, DocumentRecord, Visibility
 
 logger = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "4"
 RUNNING_KEY = "ingest_running_since"
 EMBED_BATCH = 256
 
@@ -52,6 +55,7 @@ class FileOutcome:
     status: str  # added | updated | unchanged | removed | failed
     chunks: int = 0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -89,6 +93,7 @@ class _Prepared:
     previous: FileState | None
     document: DocumentRecord | None = None
     chunks: list[ChunkRecord] = field(default_factory=list)
+    facts: ExtractedFacts = field(default_factory=ExtractedFacts)
     error: str | None = None
 
 
@@ -213,6 +218,7 @@ class IngestService:
         )
 
     def _parse(self, item: _Prepared, visibility: Visibility, max_bytes: int) -> None:
+        """Load, chunk and extract facts; a loader error becomes the file's error."""
         settings = self._settings.ingest
         try:
             loaded = load_file(item.candidate.path, max_bytes=max_bytes)
@@ -231,11 +237,21 @@ class IngestService:
                 spans=spans,
                 visibility=visibility,
             )
+            item.facts = self._facts_of(loaded, item.candidate.path)
         except LoaderError as exc:
             item.error = str(exc)
         except Exception as exc:  # a parser bug must not stop the batch; it is reported
             logger.exception("unexpected error while reading %s", item.candidate.path)
             item.error = f"could not be read ({type(exc).__name__}: {exc})"
+
+    @staticmethod
+    def _facts_of(loaded: LoadedDocument, path: Path) -> ExtractedFacts:
+        """The document's facts; a failure here is a warning, the text is still indexed."""
+        try:
+            return extract_facts(loaded)
+        except Exception as exc:
+            logger.exception("fact extraction failed for %s", path)
+            return ExtractedFacts(problems=[f"fact extraction failed ({type(exc).__name__})"])
 
     def _touch(self, touched: list[_Prepared]) -> None:
         if not touched:
@@ -297,11 +313,18 @@ class IngestService:
                         old[vis].add(chunk_id)
                         affected.add(vis)
                     FactsDB.replace_document(conn, item.document, path, item.chunks, now)
+                    replace_facts(conn, item.document.doc_id, visibility, item.facts)
                     new.update(chunk.chunk_id for chunk in item.chunks)
                     affected.add(visibility)
                     status = "updated" if item.previous is not None else "added"
                     report.outcomes.append(
-                        FileOutcome(item.candidate.source, path, status, len(item.chunks))
+                        FileOutcome(
+                            item.candidate.source,
+                            path,
+                            status,
+                            len(item.chunks),
+                            warnings=list(item.facts.problems),
+                        )
                     )
                     FactsDB.upsert_file(conn, self._state(item, visibility, now))
                     continue
@@ -373,6 +396,7 @@ class IngestService:
             chunks=chunks,
             indexed_at=indexed_at,
             checked_at=now,
+            warnings="; ".join(item.facts.problems[:20]) or None,
         )
 
     def _collect_orphans(self) -> int:

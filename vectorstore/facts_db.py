@@ -69,6 +69,61 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX files_by_root ON files(root);
     """,
+    # 2: cooperation facts. Each row belongs to a document (deleted with it) and keeps the
+    # offsets of its evidence in the document's text. Dates are ISO strings; NULL = unknown.
+    """
+    ALTER TABLE files ADD COLUMN warnings TEXT;
+    CREATE TABLE agreements (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        visibility TEXT NOT NULL CHECK (visibility IN ('public', 'internal')),
+        partner TEXT NOT NULL,
+        country TEXT,
+        kind TEXT NOT NULL,
+        signed_on TEXT,
+        signed_precision TEXT,
+        term_months INTEGER,
+        ends_on TEXT,
+        ends_precision TEXT,
+        status TEXT,
+        renewed INTEGER NOT NULL DEFAULT 0,
+        responsible TEXT,
+        email TEXT,
+        phone TEXT,
+        notes TEXT,
+        row_number INTEGER,
+        evidence_start INTEGER NOT NULL,
+        evidence_end INTEGER NOT NULL
+    );
+    CREATE INDEX agreements_by_end ON agreements(visibility, ends_on);
+    CREATE INDEX agreements_by_doc ON agreements(doc_id);
+    CREATE TABLE contacts (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        visibility TEXT NOT NULL CHECK (visibility IN ('public', 'internal')),
+        person TEXT,
+        role TEXT,
+        organisation TEXT,
+        phone TEXT,
+        email TEXT,
+        evidence_start INTEGER NOT NULL,
+        evidence_end INTEGER NOT NULL
+    );
+    CREATE INDEX contacts_by_doc ON contacts(doc_id);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        visibility TEXT NOT NULL CHECK (visibility IN ('public', 'internal')),
+        name TEXT NOT NULL,
+        starts_on TEXT,
+        ends_on TEXT,
+        precision TEXT,
+        place TEXT,
+        evidence_start INTEGER NOT NULL,
+        evidence_end INTEGER NOT NULL
+    );
+    CREATE INDEX events_by_doc ON events(doc_id);
+    """,
 )
 
 
@@ -89,6 +144,7 @@ class FileState:
     chunks: int
     indexed_at: str | None
     checked_at: str
+    warnings: str | None = None
 
 
 class FactsDB:
@@ -164,8 +220,8 @@ class FactsDB:
         """Record a file's status inside a transaction."""
         conn.execute(
             "INSERT OR REPLACE INTO files(path, root, visibility, size, mtime_ns, sha256, "
-            "pipeline, status, error, doc_id, chunks, indexed_at, checked_at) "
-            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "pipeline, status, error, doc_id, chunks, indexed_at, checked_at, warnings) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 state.path,
                 state.root,
@@ -180,6 +236,7 @@ class FactsDB:
                 state.chunks,
                 state.indexed_at,
                 state.checked_at,
+                state.warnings,
             ),
         )
 
@@ -271,6 +328,11 @@ class FactsDB:
         ).fetchall()
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
+    def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read-only query (for the fact readers)."""
+        with self._lock:
+            return self._conn.execute(sql, parameters).fetchall()
+
     def served_chunk_ids(self, visibility: Visibility) -> set[str]:
         """Every chunk id that is served for a visibility."""
         with self._lock:
@@ -340,6 +402,7 @@ def _file_state(row: sqlite3.Row) -> FileState:
         chunks=row["chunks"],
         indexed_at=row["indexed_at"],
         checked_at=row["checked_at"],
+        warnings=row["warnings"],
     )
 
 

@@ -26,6 +26,7 @@ from assistant.retrieval.question_analysis import (
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
+_LATIN = re.compile(r"[a-z]", re.I)
 
 
 @dataclass(frozen=True)
@@ -54,25 +55,35 @@ class DeclinePolicy:
 
 
 def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
-    """Every focus term written in the documents' script occurs in the evidence (its sentences,
-    sections and titles)."""
+    """Every focus term occurs in the evidence (sentences, sections, titles).
+
+    A term is looked for among words of its own script. A Russian term missing there may still
+    be named in English text: a name is then compared by transliterated first letters, and an
+    acronym or common word (ВОЗ is WHO) cannot be checked and is let through. A Latin term or a
+    number missing from Latin text is missing.
+    """
     if not profile.focus:
         return True
     words: set[str] = set()
-    scripts: set[bool] = set()
+    capitalised: set[str] = set()  # names are compared across scripts with these only
     for item in evidence:
         for text in (item.text, item.chunk.section, item.chunk.title):
-            words.update(word.lower() for word in _WORD.findall(text))
-        scripts.add(item.chunk.language == "ru")
+            for word in _WORD.findall(text):
+                words.add(word.lower())
+                if word[:1].isupper():
+                    capitalised.add(word.lower())
+    latin = any(_LATIN.search(word) for word in words)
     for term in profile.focus:
-        cyrillic = bool(_CYRILLIC.search(term))
-        if cyrillic in scripts or term.isdigit():
-            if not term_present(term, words):
+        if term_present(term, words):
+            continue
+        if not _CYRILLIC.search(term):
+            if latin or term.isdigit():
                 return False
-        elif (
-            cyrillic and term in profile.names and name_present_across_scripts(term, words) is False
-        ):
-            return False  # a Russian name asked of English text, by transliterated letters
+            continue  # a Latin term asked of Russian-only text: not checkable word for word
+        if not latin:
+            return False
+        if term in profile.names and name_present_across_scripts(term, capitalised) is False:
+            return False
     return True
 
 

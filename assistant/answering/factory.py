@@ -6,6 +6,7 @@ from assistant.answering.decline import policy_for
 from assistant.answering.extractive import ExtractiveAnswerer
 from assistant.answering.service import Answerer, AssistantService
 from assistant.answering.sessions import SessionStore
+from assistant.knowledge.answers import KnowledgeAnswerer
 from assistant.resources import Resources
 from assistant.retrieval.evidence import EvidenceSelector
 from assistant.retrieval.hybrid import HybridSearcher
@@ -36,4 +37,6 @@ def build_assistant(resources: Resources, sessions: SessionStore | None = None) 
         answerer=build_answerer(resources),
         sessions=sessions or SessionStore(resources.settings.data_dir / "sessions.sqlite3"),
         policy=policy_for(resources.embedder.key),
+        knowledge=KnowledgeAnswerer(resources.facts, resources.settings.today_date),
+        today=resources.settings.today_date,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import date
 from typing import Protocol
 
 from assistant.answering.decline import DeclinePolicy, decline_text
@@ -10,6 +12,8 @@ from assistant.answering.drafts import AnswerRequest, DraftAnswer
 from assistant.answering.followups import resolve
 from assistant.answering.models import Answer, Citation, Language, viewer_url
 from assistant.answering.sessions import SessionStore, Turn
+from assistant.knowledge.answers import KnowledgeAnswerer
+from assistant.knowledge.router import route
 from assistant.retrieval.audience import Audience, visibilities_for
 from assistant.retrieval.evidence import EvidenceSelector
 from assistant.retrieval.hybrid import HybridSearcher
@@ -44,7 +48,11 @@ class AssistantService:
         answerer: Answerer,
         sessions: SessionStore,
         policy: DeclinePolicy,
+        knowledge: KnowledgeAnswerer | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
+        self._knowledge = knowledge
+        self._today = today
         self._facts = facts
         self.searcher = searcher
         self._selector = selector
@@ -60,6 +68,14 @@ class AssistantService:
         session = session_id or self._sessions.new_id()
         history = self._sessions.recent(session, audience) if session_id else []
         query = resolve(question, history)
+        structured = self._structured(query, language, audience)
+        if structured is not None:
+            self._sessions.add(
+                session,
+                audience,
+                Turn(question, query, tuple(c.doc_id for c in structured.citations)),
+            )
+            return structured.model_copy(update={"session_id": session})
         vector = self.searcher.query_vector(query, language)
         hits = self.searcher.search(query, audience, k=8, query_vector=vector)
         profile = analyse(question)  # what this question asks; the history only helps retrieval
@@ -86,6 +102,15 @@ class AssistantService:
             language=language,
             session_id=session,
         )
+
+    def _structured(self, query: str, language: Language, audience: Audience) -> Answer | None:
+        """A list from the facts database when the question asks for dates, counts or lists."""
+        if self._knowledge is None:
+            return None
+        routed = route(query, self._today())
+        if routed is None:
+            return None
+        return self._knowledge.answer(routed, language, audience)
 
     def last_query(self, session_id: str, audience: Audience) -> str | None:
         """What the session's last question was resolved to for retrieval (for evaluation)."""

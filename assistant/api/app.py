@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from assistant.answering.factory import build_assistant
 from assistant.answering.service import AssistantService
 from assistant.answering.sessions import SessionStore
-from assistant.api import routes_ask, routes_sources
+from assistant.api import routes_ask, routes_knowledge, routes_sources
 from assistant.resources import Resources, open_resources
 from assistant.settings import Settings
 
@@ -121,6 +121,7 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
         )
     app.include_router(routes_ask.router)
     app.include_router(routes_sources.router)
+    app.include_router(routes_knowledge.router)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +33,32 @@ class EvaluationReport:
     naive_results: list[ItemResult]
 
 
+def gold_corpus(corpus: Path, gold_path: Path, target: Path) -> Path:
+    """The files the gold set was written from: those listed in `corpus.txt` beside the gold
+    file (copied into `target`), or the whole `corpus` folder when there is no such list."""
+    listing = gold_path.parent / "corpus.txt"
+    if not listing.exists():
+        return corpus
+    target.mkdir(parents=True)
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        name = line.strip()
+        if name and not name.startswith("#"):
+            source = corpus / name
+            if not source.is_file():
+                raise FileNotFoundError(f"{listing} names {name}, which is not in {corpus}")
+            shutil.copy2(source, target / name)
+    return target
+
+
 def run_evaluation(
     settings: Settings, corpus: Path, gold_path: Path, embedder: Embedder | None = None
 ) -> EvaluationReport:
-    """Evaluate on `corpus` (ingested fresh, as public documents) with the configured model."""
+    """Evaluate on the gold set's documents in `corpus` (ingested fresh, as public documents)
+    with the configured model."""
     items = load_gold(gold_path)
     with tempfile.TemporaryDirectory(prefix="coop-eval-") as scratch:
-        scratch_settings = settings.model_copy(update={"data_dir": Path(scratch)})
+        corpus = gold_corpus(corpus, gold_path, Path(scratch) / corpus.name)
+        scratch_settings = settings.model_copy(update={"data_dir": Path(scratch) / "var"})
         resources = open_resources(scratch_settings, embedder=embedder)
         try:
             assert resources.embedder is not None

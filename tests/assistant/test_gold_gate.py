@@ -1,7 +1,8 @@
 """The quality gate: the gold set over data/sample with the real default models.
 
 Thresholds were set from measurement (README, "Answer quality"), a little below the measured
-values so that noise does not fail CI while a real regression does.
+values so that noise does not fail CI while a real regression does. The gold set is asked over
+the documents it was written from (tests/gold/corpus.txt), not over everything in data/sample.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ GOLD = REPO / "tests" / "gold" / "gold.jsonl"
 
 @pytest.fixture(scope="module")
 def report(real_embedder, tmp_path_factory) -> EvaluationReport:
-    settings = make_settings(tmp_path_factory.mktemp("gold") / "var")
+    settings = make_settings(tmp_path_factory.mktemp("gold") / "var", today="2026-11-25")
     return run_evaluation(settings, SAMPLE_DIR, GOLD, embedder=real_embedder)
 
 
@@ -34,7 +35,7 @@ def test_english_facts_are_answered(report):
 
 
 def test_russian_questions_over_english_documents_are_answered(report):
-    assert report.ours.fact_accuracy["ru"] >= 0.35
+    assert report.ours.fact_accuracy["ru"] >= 0.40
 
 
 def test_unanswerable_questions_are_declined(report):
@@ -52,8 +53,8 @@ def test_every_citation_of_every_answer_is_exact(report):
         assert result.citations == result.citations_valid
         if result.found:
             assert result.citations >= 1, result.id
-        else:
-            assert result.citations == 0, result.id
+        # A declined answer may still cite what the documents do say (e.g. the agreements they
+        # name when none has a known end date); those citations are checked like any other.
 
 
 def test_answers_are_concise_compared_with_a_chunk_dump(report):

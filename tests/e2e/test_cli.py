@@ -18,6 +18,7 @@ from tests.conftest import BIN_DIR, SAMPLE_DIR, free_port, wait_http
 pytestmark = pytest.mark.integration
 
 COOP = str(BIN_DIR / "coop")
+SAMPLE_FILES = len([p for p in SAMPLE_DIR.iterdir() if p.is_file()])
 
 
 def coop_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -43,18 +44,18 @@ def test_ingest_twice_says_nothing_changed_and_status_lists_every_file(workdir):
     env = coop_env(workdir / "var")
     first = run(["ingest", "sample"], env, workdir)
     assert first.returncode == 0, first.stderr
-    assert "added 3" in first.stdout
+    assert f"added {SAMPLE_FILES}" in first.stdout
     second = run(["ingest", "sample"], env, workdir)
     assert second.returncode == 0, second.stderr
-    assert second.stdout.startswith("Nothing changed: 3 files unchanged")
+    assert second.stdout.startswith(f"Nothing changed: {SAMPLE_FILES} files unchanged")
     status = run(["status", "--json"], env, workdir)
     assert status.returncode == 0, status.stderr
     report = json.loads(status.stdout)
-    assert len(report["files"]) == 3
+    assert len(report["files"]) == SAMPLE_FILES
     assert all(f["status"] == "indexed" and f["chunks"] > 0 for f in report["files"])
     assert all(f["indexed_at"] for f in report["files"])
     public = report["indexes"]["public"]
-    assert public["documents"] == 3 and public["chunks"] == public["vectors"] > 0
+    assert public["documents"] == SAMPLE_FILES and public["chunks"] == public["vectors"] > 0
     human = run(["status"], env, workdir)
     assert "000_72dd01ef1c94073d.txt" in human.stdout and "indexed" in human.stdout
 
@@ -64,7 +65,7 @@ def test_a_failing_file_sets_the_exit_code_and_shows_in_status(workdir):
     env = coop_env(workdir / "var")
     result = run(["ingest", "sample"], env, workdir)
     assert result.returncode == 1
-    assert "added 3" in result.stdout and "FAILED sample/scan.pdf" in result.stdout
+    assert f"added {SAMPLE_FILES}" in result.stdout and "FAILED sample/scan.pdf" in result.stdout
     status = json.loads(run(["status", "--json"], env, workdir).stdout)
     failed = [f for f in status["files"] if f["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["error"]
@@ -199,3 +200,25 @@ def test_ask_answers_with_exact_citations_and_declines_what_is_not_there(workdir
 def test_ask_before_anything_is_ingested_says_what_to_do(workdir):
     result = run(["ask", "Who are our partners?"], coop_env(workdir / "var"), workdir)
     assert result.returncode == 2 and "coop ingest" in result.stderr
+
+
+def test_agreements_and_contacts_commands(workdir):
+    env = coop_env(workdir / "var", COOP_TODAY="2026-11-25")
+    assert run(["ingest", "sample"], env, workdir).returncode == 0
+    listing = run(["agreements", "--expiring", "this-year", "--json"], env, workdir)
+    assert listing.returncode == 0, listing.stderr
+    rows = json.loads(listing.stdout)["agreements"]
+    assert [row["ends_on"] for row in rows] == ["2026-12-15", "2026-12-31"]
+    human = run(["agreements", "--expiring", "60d"], env, workdir)
+    assert (
+        "expires in 20 days" in human.stdout
+        and "more agreements have no known end date" in human.stdout
+    )
+    bad = run(["agreements", "--expiring", "soon"], env, workdir)
+    assert bad.returncode == 2 and "unknown period" in bad.stderr
+    contacts = json.loads(run(["contacts", "Konovalchuk", "--json"], env, workdir).stdout)
+    assert contacts[0]["phone"] == "+7 (909) 641-42-09"
+    ask = json.loads(
+        run(["ask", "Какие соглашения истекают в этом году?", "--json"], env, workdir).stdout
+    )
+    assert ask["mode"] == "structured" and "истекает через 20 дн." in ask["answer"]

@@ -1,0 +1,1 @@
+"""Cooperation knowledge as data: structured questions answered from the facts database."""

@@ -1,0 +1,307 @@
+"""Answers from the facts database: clear lists, every row cited verbatim."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+from assistant.answering.models import Answer, Citation, Language, viewer_url
+from assistant.knowledge.countries import find_country, same_country
+from assistant.knowledge.merging import MergedAgreement, merge_agreements
+from assistant.knowledge.periods import Period
+from assistant.knowledge.router import StructuredQuery
+from assistant.retrieval.audience import Audience, visibilities_for
+from assistant.retrieval.question_analysis import term_present
+from vectorstore.facts_db import FactsDB
+from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreements, list_contacts
+from vectorstore.records import Visibility
+
+MAX_ROWS = 25
+KIND_RU = {"agreement": "соглашение", "memorandum": "меморандум", "contract": "договор"}
+
+
+def fmt_date(day: date, language: Language) -> str:
+    """15 December 2026 / 15.12.2026."""
+    return day.strftime("%d.%m.%Y") if language == "ru" else f"{day.day} {day:%B %Y}"
+
+
+class KnowledgeAnswerer:
+    """Answers structured questions for an audience from the facts it may see."""
+
+    def __init__(self, facts: FactsDB, today: Callable[[], date]) -> None:
+        self._facts = facts
+        self._today = today
+        self._others: dict[int, tuple[StoredAgreement, ...]] = {}
+
+    def answer(
+        self, query: StructuredQuery, language: Language, audience: Audience
+    ) -> Answer | None:
+        """The answer, or None when the facts hold nothing for this question (then similarity
+        search may do better)."""
+        visibilities = visibilities_for(audience)
+        if query.intent == "contacts":
+            return self._contacts(query, language, list_contacts(self._facts, visibilities))
+        merged = self._merged(visibilities)
+        if query.partner_terms:
+            merged = [m for m in merged if any(_names(a, query.partner_terms) for a in _all(m))]
+            if not merged:
+                return None  # a partner the facts do not know: the pages may still mention it
+        if query.country:
+            merged = [m for m in merged if any(_in_country(a, query.country) for a in _all(m))]
+            if not merged and query.intent == "country":
+                return None
+        agreements = [m.primary for m in merged]
+        if query.intent == "expiring":
+            return self._expiring(query, language, agreements)
+        if query.intent == "signed":
+            return self._signed(query, language, merged)
+        if query.intent == "count":
+            return self._count(language, agreements)
+        return self._list(query, language, agreements)
+
+    # --- intents -------------------------------------------------------------------------------
+    def _expiring(
+        self, query: StructuredQuery, language: Language, agreements: list[StoredAgreement]
+    ) -> Answer:
+        today = self._today()
+        period = query.period
+        known = [a for a in agreements if a.fact.ends_on is not None]
+        unknown = [a for a in agreements if a.fact.ends_on is None]
+        chosen = [a for a in known if period is None or period.contains(a.fact.ends_on)]  # type: ignore[arg-type]
+        citations: list[Citation] = []
+        lines = [self._row(a, language, today, citations) for a in chosen[:MAX_ROWS]]
+        head = _expiring_head(language, period, query.country, today, len(chosen))
+        tail = _unknown_tail(language, unknown, listing=not chosen)
+        extra: list[str] = []
+        if not chosen and unknown:
+            extra = [self._row(a, language, today, citations) for a in unknown[:MAX_ROWS]]
+        text = "\n".join([head, *lines, *(["", tail] if tail else []), *extra]).strip()
+        # Without a known end in the period the documents do not answer; the text still says
+        # which agreements they name and what they know of them.
+        return self._finish(text, citations, language, found=bool(chosen))
+
+    def _signed(
+        self, query: StructuredQuery, language: Language, merged: list[MergedAgreement]
+    ) -> Answer | None:
+        period = query.period
+        assert period is not None
+        # Any mention may carry the signing date (a page may say 2017 where a registry is silent).
+        chosen = [
+            next(a for a in _all(m) if _overlaps(a, period))
+            for m in merged
+            if any(_overlaps(a, period) for a in _all(m))
+        ]
+        if not chosen:
+            return None  # nothing dated: the pages themselves may still say it
+        citations: list[Citation] = []
+        today = self._today()
+        lines = [self._row(a, language, today, citations) for a in chosen[:MAX_ROWS]]
+        head = (
+            f"Подписано {period.label_ru}: {len(chosen)}."
+            if language == "ru"
+            else f"Signed {period.label_en}: {len(chosen)}."
+        )
+        return self._finish("\n".join([head, *lines]), citations, language, found=True)
+
+    def _count(self, language: Language, agreements: list[StoredAgreement]) -> Answer:
+        today = self._today()
+        in_force = [a for a in agreements if a.fact.ends_on and a.fact.ends_on >= today]
+        expired = [a for a in agreements if a.fact.ends_on and a.fact.ends_on < today]
+        unknown = [a for a in agreements if a.fact.ends_on is None]
+        citations: list[Citation] = []
+        lines = [self._row(a, language, today, citations) for a in in_force[:MAX_ROWS]]
+        if language == "ru":
+            head = (
+                f"На {fmt_date(today, language)} действуют {len(in_force)} соглашений с известным "
+                f"сроком окончания; {len(expired)} истекли; у {len(unknown)} срок не указан."
+            )
+        else:
+            head = (
+                f"As of {fmt_date(today, language)}, {len(in_force)} agreements with a known end "
+                f"date are in force; {len(expired)} have expired; {len(unknown)} have no known "
+                "end date."
+            )
+        return self._finish("\n".join([head, *lines]), citations, language, found=bool(agreements))
+
+    def _list(
+        self, query: StructuredQuery, language: Language, agreements: list[StoredAgreement]
+    ) -> Answer:
+        today = self._today()
+        citations: list[Citation] = []
+        lines = [self._row(a, language, today, citations) for a in agreements[:MAX_ROWS]]
+        country = query.country or ""
+        head = (
+            f"Партнёры и соглашения ({country}): {len(agreements)}."
+            if language == "ru"
+            else f"Partners and agreements in {country}: {len(agreements)}."
+        )
+        return self._finish("\n".join([head, *lines]), citations, language, found=True)
+
+    def _contacts(
+        self, query: StructuredQuery, language: Language, contacts: list[StoredContact]
+    ) -> Answer | None:
+        words = {w for w in _words(query.topic) if len(w) > 3}
+        scored = []
+        for contact in contacts:
+            text = self._evidence_text(
+                contact.doc_id, contact.fact.evidence_start, contact.fact.evidence_end
+            )
+            haystack = " ".join(
+                filter(None, [text, contact.fact.role, contact.fact.organisation, contact.title])
+            ).lower()
+            score = sum(1 for w in words if w[:5] in haystack)
+            if score:
+                scored.append((score, contact))
+        if not scored:
+            return None
+        scored.sort(key=lambda item: -item[0])
+        citations: list[Citation] = []
+        lines = []
+        for _, contact in scored[:5]:
+            marker = self._cite(
+                contact.doc_id, contact.fact.evidence_start, contact.fact.evidence_end, citations
+            )
+            parts = [contact.fact.person, contact.fact.role, contact.fact.organisation,
+                     contact.fact.phone, contact.fact.email]  # fmt: skip
+            lines.append(f"- {', '.join(p for p in parts if p)} {marker}")
+        head = "Контакты:" if language == "ru" else "Contacts:"
+        return self._finish("\n".join([head, *lines]), citations, language, found=True)
+
+    # --- rows and citations --------------------------------------------------------------------
+    def _merged(self, visibilities: tuple[Visibility, ...]) -> list[MergedAgreement]:
+        merged = merge_agreements(list_agreements(self._facts, visibilities))
+        self._others = {id(m.primary): m.others for m in merged}
+        return merged
+
+    def _row(
+        self, stored: StoredAgreement, language: Language, today: date, citations: list[Citation]
+    ) -> str:
+        fact = stored.fact
+        marker = "".join(
+            self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
+            for s in (stored, *self._others.get(id(stored), ()))
+        )
+        country = f" ({fact.country})" if fact.country else ""
+        kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind
+        parts = [f"- {fact.partner}{country} — {kind}"]
+        if fact.signed_on:
+            signed = _precise(fact.signed_on, fact.signed_precision, language)
+            parts.append(f", подписано {signed}" if language == "ru" else f", signed {signed}")
+        parts.append(_ending(fact.ends_on, fact.ends_precision, language, today))
+        return "".join(parts) + f" {marker}"
+
+    def _evidence_text(self, doc_id: str, start: int, end: int) -> str:
+        document = self._facts.get_document(doc_id)
+        return document.text[start:end] if document else ""
+
+    def _cite(self, doc_id: str, start: int, end: int, citations: list[Citation]) -> str:
+        for citation in citations:
+            if citation.doc_id == doc_id and citation.start == start and citation.end == end:
+                return f"[{citation.n}]"
+        document = self._facts.get_document(doc_id)
+        if document is None:
+            return ""
+        citation = Citation(
+            n=len(citations) + 1,
+            doc_id=doc_id,
+            source=document.source,
+            title=document.title,
+            section="",
+            quote=document.text[start:end],
+            start=start,
+            end=end,
+            url=viewer_url(doc_id, start, end),
+        )
+        citations.append(citation)
+        return f"[{citation.n}]"
+
+    @staticmethod
+    def _finish(text: str, citations: list[Citation], language: Language, *, found: bool) -> Answer:
+        return Answer(
+            answer=text, citations=citations, found=found, mode="structured", language=language
+        )
+
+
+def _names(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
+    """Whether the partner's name contains every name the question gives."""
+    words = set(re.findall(r"\w+", stored.fact.partner.lower()))
+    return all(term_present(term, words) for term in terms)
+
+
+def _all(merged: MergedAgreement) -> tuple[StoredAgreement, ...]:
+    return (merged.primary, *merged.others)
+
+
+def _in_country(stored: StoredAgreement, country: str) -> bool:
+    fact = stored.fact
+    if same_country(fact.country, country):
+        return True
+    return fact.country is None and find_country(fact.partner) == country
+
+
+def _overlaps(stored: StoredAgreement, period: Period) -> bool:
+    signed = stored.fact.signed_on
+    return signed is not None and period.first <= signed <= period.last
+
+
+def _precise(day: date, precision: str | None, language: Language) -> str:
+    if precision == "year":
+        return str(day.year)
+    if precision == "month":
+        return day.strftime("%m.%Y") if language == "ru" else f"{day:%B %Y}"
+    return fmt_date(day, language)
+
+
+def _ending(ends_on: date | None, precision: str | None, language: Language, today: date) -> str:
+    if ends_on is None:
+        return ", срок окончания не указан" if language == "ru" else ", no known end date"
+    shown = _precise(ends_on, precision, language)
+    days = (ends_on - today).days
+    if language == "ru":
+        if days < 0:
+            return f", истекло {shown}"
+        return (
+            f", действует до {shown}: истекает сегодня"
+            if days == 0
+            else (f", действует до {shown}: истекает через {days} дн.")
+        )
+    if days < 0:
+        return f", ended {shown}: expired on {shown}"
+    return (
+        f", ends {shown}: expires today"
+        if days == 0
+        else (f", ends {shown}: expires in {days} days")
+    )
+
+
+def _expiring_head(
+    language: Language, period: Period | None, country: str | None, today: date, count: int
+) -> str:
+    when_en = period.label_en if period else "(any date)"
+    when_ru = period.label_ru if period else "(за всё время)"
+    where_en = f" with partners in {country}" if country else ""
+    where_ru = f" с партнёрами ({country})" if country else ""
+    if language == "ru":
+        if count:
+            as_of = fmt_date(today, language)
+            return f"Соглашения{where_ru}, срок которых истекает {when_ru} (на {as_of}): {count}."
+        return f"В документах нет соглашений{where_ru} с известным сроком окончания {when_ru}."
+    if count:
+        return (
+            f"Agreements{where_en} ending {when_en} (as of {fmt_date(today, language)}): {count}."
+        )
+    return f"No agreement{where_en} in the documents has a known end date {when_en}."
+
+
+def _unknown_tail(language: Language, unknown: list[StoredAgreement], *, listing: bool) -> str:
+    if not unknown:
+        return ""
+    end = ":" if listing else "."
+    if language == "ru":
+        return f"У {len(unknown)} соглашений в документах срок окончания не указан{end}"
+    return f"{len(unknown)} agreements in the documents have no known end date{end}"
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())

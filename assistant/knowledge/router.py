@@ -1,0 +1,94 @@
+"""Recognise questions that need the facts database (dates, counts, lists, contacts)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Literal
+
+from assistant.knowledge.countries import find_country
+from assistant.knowledge.periods import Period, find_period
+from assistant.retrieval.question_analysis import focus_names
+
+Intent = Literal["expiring", "signed", "count", "country", "contacts"]
+
+_AGREEMENT = re.compile(
+    r"agreement|memorand|\bmou\b|contract|treat|договор|соглашени|меморандум", re.I
+)
+_PARTNER = re.compile(r"partner|cooperat|collaborat|партн[её]р|сотруднича|сотрудничеств", re.I)
+_EXPIRE = re.compile(
+    r"expir|run(?:s)? out|\bend(?:s|ing)?\b|valid until|lapse|renew|истека|истеч|заканчива|"
+    r"закончи|оканчива|срок\w* действи|действу\w* до|перестан\w+ действ|продлит|продлен",
+    re.I,
+)
+_SIGN = re.compile(r"\bsign|conclud|\bmade\b|подписа|заключ", re.I)
+_COUNT = re.compile(r"\bhow many\b|\bnumber of\b|\bсколько\b|\bколичеств", re.I)
+_CONTACT = re.compile(
+    r"\b(?:whom|who)\b.{0,30}\b(?:contact|ask|write|call|talk)|\bcontact (?:person|for|about)|"
+    r"\bwho is responsible\b|\bresponsible for\b|к кому .{0,20}обратиться|с кем .{0,20}связаться|"
+    r"\bкуда .{0,20}обратиться|контактн\w+ лиц|кто отвечает|ответственн\w+ за",
+    re.I,
+)
+_PERSON_SIGNED = re.compile(r"^\s*(?:who|кто)\b", re.I)  # "Who signed ...?" is about people
+UPCOMING_DAYS = 365
+
+
+@dataclass(frozen=True)
+class StructuredQuery:
+    """What the facts database is asked."""
+
+    intent: Intent
+    period: Period | None = None
+    country: str | None = None
+    topic: str = ""
+    partner_terms: tuple[str, ...] = ()  # names in the question that must be in the partner
+
+
+def route(question: str, today: date) -> StructuredQuery | None:
+    """A structured query for `question`, or None when similarity search should answer it."""
+    query = _route(question, today)
+    if query is None or query.intent == "contacts":
+        return query
+    names = tuple(
+        name
+        for name in focus_names(question)
+        if not find_country(name) and not _MONTH_OR_PERIOD.match(name)
+    )
+    return replace(query, partner_terms=names)
+
+
+_MONTH_OR_PERIOD = re.compile(
+    r"^(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)$",
+    re.I,
+)
+
+
+def _route(question: str, today: date) -> StructuredQuery | None:
+    agreement = bool(_AGREEMENT.search(question))
+    partner = bool(_PARTNER.search(question))
+    if _CONTACT.search(question):
+        return StructuredQuery("contacts", topic=question)
+    if (agreement or partner) and _EXPIRE.search(question):
+        country = find_country(question)
+        period = find_period(question, today)
+        if period is None and country is None:
+            period = Period(
+                today,
+                today + timedelta(days=UPCOMING_DAYS),
+                f"in the next {UPCOMING_DAYS} days",
+                f"в ближайшие {UPCOMING_DAYS} дн.",
+            )
+        # With a partner country and no period: that country's agreements, whenever they end.
+        return StructuredQuery("expiring", period=period, country=country)
+    if agreement and _COUNT.search(question):
+        return StructuredQuery("count", country=find_country(question))
+    if _SIGN.search(question) and not _PERSON_SIGNED.search(question):
+        period = find_period(question, today)
+        if period is not None:
+            return StructuredQuery("signed", period=period, country=find_country(question))
+    country = find_country(question)
+    if (agreement or partner) and country and country != "Russia":
+        return StructuredQuery("country", country=country)
+    return None

@@ -1,0 +1,1 @@
+"""Cooperation facts extracted at ingest: agreements, contacts, events (with provenance)."""

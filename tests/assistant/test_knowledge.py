@@ -1,0 +1,219 @@
+"""Structured questions: relative periods, routing in both languages, cited list answers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from assistant.knowledge.answers import KnowledgeAnswerer
+from assistant.knowledge.listing import agreement_rows, contact_rows
+from assistant.knowledge.periods import find_period, parse_option
+from assistant.knowledge.router import route
+from vectorstore.fact_records import AgreementFact, ContactFact, ExtractedFacts
+from vectorstore.facts_db import FactsDB
+from vectorstore.facts_store import replace_facts
+from vectorstore.records import DocumentRecord, Visibility
+
+TODAY = date(2026, 11, 25)
+
+REGISTRY = (
+    "Partner: Havana Institute; Country: Cuba; Expires: 2026-12-15\n"
+    "Partner: Minsk Center; Country: Belarus; Expires: 2026-03-01\n"
+    "Partner: Hanoi Institute; Country: Vietnam; Expires: 2027-05-01\n"
+    "Partner: Karaganda Center; Country: Kazakhstan\n"
+)
+INTERNAL = "Partner: Zanzibar Polytechnic; Country: Tanzania; Expires: 2026-12-20\n"
+
+
+def _line(text: str, needle: str) -> tuple[int, int]:
+    start = text.index(needle)
+    return start, text.index("\n", start)
+
+
+@pytest.fixture
+def facts(tmp_path) -> FactsDB:
+    db = FactsDB(tmp_path / "facts.sqlite3")
+    with db.transaction() as conn:
+        sources: tuple[tuple[str, str, Visibility], ...] = (
+            ("reg", REGISTRY, "public"),
+            ("int", INTERNAL, "internal"),
+        )
+        for doc_id, text, visibility in sources:
+            document = DocumentRecord(
+                doc_id, f"{doc_id}.csv", f"{doc_id} registry", "csv", "en", visibility, text, "h"
+            )
+            FactsDB.replace_document(conn, document, f"/{doc_id}.csv", [], "now")
+        rows = [
+            ("Havana Institute", "Cuba", date(2026, 12, 15)),
+            ("Minsk Center", "Belarus", date(2026, 3, 1)),
+            ("Hanoi Institute", "Vietnam", date(2027, 5, 1)),
+            ("Karaganda Center", "Kazakhstan", None),
+        ]
+        agreements = [
+            AgreementFact(partner, *_line(REGISTRY, partner), country=country, ends_on=end,
+                          ends_precision="day" if end else None)
+            for partner, country, end in rows
+        ]  # fmt: skip
+        contact = ContactFact(
+            *_line(REGISTRY, "Havana"), person="Ana Perez", email="ana@example.org"
+        )
+        replace_facts(conn, "reg", "public", ExtractedFacts(agreements, [contact], []))
+        replace_facts(
+            conn,
+            "int",
+            "internal",
+            ExtractedFacts(
+                [
+                    AgreementFact(
+                        "Zanzibar Polytechnic",
+                        *_line(INTERNAL, "Zanzibar"),
+                        country="Tanzania",
+                        ends_on=date(2026, 12, 20),
+                        ends_precision="day",
+                    )
+                ]
+            ),
+        )
+    return db
+
+
+def test_periods_resolve_against_today_at_the_edges():
+    new_years_eve = date(2026, 12, 31)
+    assert find_period("this year", new_years_eve).last == new_years_eve  # type: ignore[union-attr]
+    sixty = find_period("in the next 60 days", new_years_eve)
+    assert sixty is not None and sixty.last == date(2027, 3, 1)
+    leap = date(2028, 2, 29)
+    assert parse_option("1d", leap).last == date(2028, 3, 1)
+    assert parse_option("2028", TODAY).contains(leap)
+    end_of_year = find_period("Какие договоры заканчиваются до конца года?", TODAY)
+    assert end_of_year is not None and (end_of_year.first, end_of_year.last) == (
+        TODAY,
+        date(2026, 12, 31),
+    )
+    with pytest.raises(ValueError, match="unknown period"):
+        parse_option("soon", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("Which agreements expire this year?", "expiring"),
+        ("What agreements run out in the next 60 days?", "expiring"),
+        ("Which contracts end in 2027?", "expiring"),
+        ("Какие соглашения истекают в этом году?", "expiring"),
+        ("У каких договоров срок действия заканчивается до конца года?", "expiring"),
+        ("What did we sign in 2017?", "signed"),
+        ("Что мы подписали в 2017 году?", "signed"),
+        ("Which partners do we have in Belarus?", "country"),
+        ("Какие у нас партнёры в Беларуси?", "country"),
+        ("How many agreements are in force?", "count"),
+        ("Сколько у нас действующих соглашений?", "count"),
+        ("Whom do I contact about an internship?", "contacts"),
+        ("К кому обратиться по поводу стажировки?", "contacts"),
+    ],
+)
+def test_structured_questions_are_recognised_in_both_languages(question, intent):
+    routed = route(question, TODAY)
+    assert routed is not None and routed.intent == intent
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which international organisations does the institute work with?",
+        "Who signed the agreement between the Ministry of Labor and Skolkovo?",
+        "What is the REMPAN network?",
+        "Где прошёл форум «Открытые инновации»?",
+    ],
+)
+def test_other_questions_go_to_retrieval(question):
+    assert route(question, TODAY) is None
+
+
+def test_expiring_this_year_lists_each_agreement_with_days_left_and_citations(facts):
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    routed = route("Which agreements expire this year?", TODAY)
+    assert routed is not None
+    answer = answerer.answer(routed, "en", "public")
+    assert answer is not None and answer.found and answer.mode == "structured"
+    assert "Havana Institute (Cuba)" in answer.answer and "expires in 20 days" in answer.answer
+    assert "Minsk Center (Belarus)" in answer.answer and "expired on 1 March 2026" in answer.answer
+    assert "Hanoi" not in answer.answer
+    assert "1 agreements in the documents have no known end date" in answer.answer
+    for citation in answer.citations:
+        document = facts.get_document(citation.doc_id)
+        assert document is not None
+        text = document.text
+        assert text[citation.start : citation.end] == citation.quote
+        assert f"[{citation.n}]" in answer.answer
+
+
+def test_visitors_never_see_internal_agreements_and_staff_do(facts):
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    routed = route("Which agreements expire this year?", TODAY)
+    assert routed is not None
+    visitor = answerer.answer(routed, "en", "public")
+    staff = answerer.answer(routed, "en", "staff")
+    assert visitor is not None and "Zanzibar" not in visitor.answer
+    assert staff is not None and "Zanzibar Polytechnic" in staff.answer
+    public_rows = agreement_rows(facts, "public", TODAY, parse_option("this-year", TODAY))
+    assert [r["partner"] for r in public_rows["agreements"]] == ["Minsk Center", "Havana Institute"]
+    assert public_rows["without_end_date"] == 1
+    staff_rows = agreement_rows(facts, "staff", TODAY, parse_option("60d", TODAY))
+    assert [r["partner"] for r in staff_rows["agreements"]] == [
+        "Havana Institute",
+        "Zanzibar Polytechnic",
+    ]
+    assert staff_rows["agreements"][0]["days_left"] == 20
+
+
+def test_russian_answers_speak_russian(facts):
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    routed = route("Какие соглашения истекают в этом году?", TODAY)
+    assert routed is not None
+    answer = answerer.answer(routed, "ru", "public")
+    assert answer is not None and answer.language == "ru"
+    assert "истекает через 20 дн." in answer.answer and "истекло 01.03.2026" in answer.answer
+
+
+def test_with_no_known_end_dates_it_says_so_and_lists_what_it_knows(tmp_path):
+    db = FactsDB(tmp_path / "f.sqlite3")
+    text = "In 2017 our Institute signed an agreement with the Havana Institute.\n"
+    with db.transaction() as conn:
+        document = DocumentRecord("d", "d.txt", "d", "txt", "en", "public", text, "h")
+        FactsDB.replace_document(conn, document, "/d.txt", [], "now")
+        fact = AgreementFact("Havana Institute", 0, len(text) - 1, signed_on=date(2017, 1, 1),
+                             signed_precision="year")  # fmt: skip
+        replace_facts(conn, "d", "public", ExtractedFacts([fact]))
+    routed = route("Which agreements expire this year?", TODAY)
+    assert routed is not None
+    answer = KnowledgeAnswerer(db, lambda: TODAY).answer(routed, "en", "public")
+    assert answer is not None
+    assert answer.answer.startswith("No agreement in the documents has a known end date this year.")
+    assert "Havana Institute" in answer.answer and "signed 2017" in answer.answer
+    assert answer.citations[0].quote == text.strip()
+
+
+def test_country_and_contact_questions(facts):
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    belarus = answerer.answer(route("Which partners do we have in Belarus?", TODAY), "en", "public")  # type: ignore[arg-type]
+    assert (
+        belarus is not None and "Minsk Center" in belarus.answer and "Havana" not in belarus.answer
+    )
+    nowhere = answerer.answer(route("Do we have partners in Brazil?", TODAY), "en", "public")  # type: ignore[arg-type]
+    assert nowhere is None  # nothing in the facts: similarity search answers or declines
+    assert [row["person"] for row in contact_rows(facts, "public", "havana")] == ["Ana Perez"]
+    assert contact_rows(facts, "public", "nobody-here") == []
+
+
+def test_a_named_partner_narrows_the_list_or_leaves_it_to_retrieval(facts):
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    havana = route("When does the agreement with the Havana Institute expire?", TODAY)
+    assert havana is not None and havana.partner_terms == ("havana",)
+    answer = answerer.answer(havana, "en", "public")
+    assert (
+        answer is not None and "Havana Institute" in answer.answer and "Minsk" not in answer.answer
+    )
+    unknown = route("When does the agreement with Quokkaville University expire?", TODAY)
+    assert unknown is not None and answerer.answer(unknown, "en", "public") is None
