@@ -49,6 +49,16 @@ def _source_matches(source: str, expected: tuple[str, ...]) -> bool:
     return any(source == name or source.endswith("/" + name) for name in expected)
 
 
+def _valid_quotes(facts: FactsDB, quotes: list[tuple[str, int, int, str]]) -> int:
+    """How many (doc_id, start, end, quote) are exactly the served text at their offsets."""
+    valid = 0
+    for doc_id, start, end, quote in quotes:
+        document = facts.get_document(doc_id)
+        if document is not None and document.text[start:end] == quote:
+            valid += 1
+    return valid
+
+
 def _hit(chunks: list[tuple[str, str]], item: GoldItem) -> bool:
     """The retrieved chunks of an expected source hold every expected fact."""
     text = " ".join(t for source, t in chunks if _source_matches(source, item.expected_sources))
@@ -70,14 +80,9 @@ def evaluate_assistant(
             sessions[item.id] = answer.session_id
         resolved = assistant.last_query(answer.session_id or "", "public") or item.question
         hits = assistant.searcher.search(resolved, "public", k=HIT_K)
-        valid = 0
-        for citation in answer.citations:
-            document = facts.get_document(citation.doc_id)
-            if (
-                document is not None
-                and document.text[citation.start : citation.end] == citation.quote
-            ):
-                valid += 1
+        valid = _valid_quotes(
+            facts, [(c.doc_id, c.start, c.end, c.quote) for c in answer.citations]
+        )
         results.append(
             ItemResult(
                 id=item.id,
@@ -110,11 +115,9 @@ def evaluate_naive(
         chunks = naive.search(query)
         seconds = time.perf_counter() - started
         answer = "\n\n".join(text for _, _, _, text in chunks)
-        valid = 0
-        for doc_id, _, start, text in chunks:
-            document = facts.get_document(doc_id)
-            if document is not None and document.text[start : start + len(text)] == text:
-                valid += 1
+        valid = _valid_quotes(
+            facts, [(doc_id, start, start + len(text), text) for doc_id, _, start, text in chunks]
+        )
         results.append(
             ItemResult(
                 id=item.id,
