@@ -73,7 +73,7 @@ def _one_run(work: Path, corpus: Path, embedder: Embedder) -> dict[str, float]:
         assert changed.count("updated") == 1
     finally:
         resources.close()
-    files = len(list(corpus.rglob("*.txt")))
+    files = sum(1 for path in corpus.rglob("*") if path.is_file())
     return {
         "files": files,
         "chunks": chunks,
