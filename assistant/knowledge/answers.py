@@ -15,9 +15,9 @@ from assistant.retrieval.audience import Audience, visibilities_for
 from assistant.retrieval.question_analysis import term_present
 from vectorstore.facts_db import FactsDB
 from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreements, list_contacts
-from vectorstore.records import Visibility
 
 MAX_ROWS = 25
+_Others = dict[int, tuple[StoredAgreement, ...]]
 KIND_RU = {"agreement": "соглашение", "memorandum": "меморандум", "contract": "договор"}
 
 
@@ -32,7 +32,6 @@ class KnowledgeAnswerer:
     def __init__(self, facts: FactsDB, today: Callable[[], date]) -> None:
         self._facts = facts
         self._today = today
-        self._others: dict[int, tuple[StoredAgreement, ...]] = {}
 
     def answer(
         self, query: StructuredQuery, language: Language, audience: Audience
@@ -42,7 +41,7 @@ class KnowledgeAnswerer:
         visibilities = visibilities_for(audience)
         if query.intent == "contacts":
             return self._contacts(query, language, list_contacts(self._facts, visibilities))
-        merged = self._merged(visibilities)
+        merged = merge_agreements(list_agreements(self._facts, visibilities))
         if query.partner_terms:
             merged = [m for m in merged if any(_names(a, query.partner_terms) for a in _all(m))]
             if not merged:
@@ -52,17 +51,23 @@ class KnowledgeAnswerer:
             if not merged and query.intent == "country":
                 return None
         agreements = [m.primary for m in merged]
+        # Per call, never shared between requests: other mentions cited beside each row.
+        others: _Others = {id(m.primary): m.others for m in merged}
         if query.intent == "expiring":
-            return self._expiring(query, language, agreements)
+            return self._expiring(query, language, agreements, others)
         if query.intent == "signed":
-            return self._signed(query, language, merged)
+            return self._signed(query, language, merged, others)
         if query.intent == "count":
-            return self._count(language, agreements)
-        return self._list(query, language, agreements)
+            return self._count(language, agreements, others)
+        return self._list(query, language, agreements, others)
 
     # --- intents -------------------------------------------------------------------------------
     def _expiring(
-        self, query: StructuredQuery, language: Language, agreements: list[StoredAgreement]
+        self,
+        query: StructuredQuery,
+        language: Language,
+        agreements: list[StoredAgreement],
+        others: _Others,
     ) -> Answer:
         today = self._today()
         period = query.period
@@ -70,19 +75,23 @@ class KnowledgeAnswerer:
         unknown = [a for a in agreements if a.fact.ends_on is None]
         chosen = [a for a in known if period is None or period.contains(a.fact.ends_on)]  # type: ignore[arg-type]
         citations: list[Citation] = []
-        lines = [self._row(a, language, today, citations) for a in chosen[:MAX_ROWS]]
+        lines = [self._row(a, language, today, citations, others) for a in chosen[:MAX_ROWS]]
         head = _expiring_head(language, period, query.country, today, len(chosen))
         tail = _unknown_tail(language, unknown, listing=not chosen)
         extra: list[str] = []
         if not chosen and unknown:
-            extra = [self._row(a, language, today, citations) for a in unknown[:MAX_ROWS]]
+            extra = [self._row(a, language, today, citations, others) for a in unknown[:MAX_ROWS]]
         text = "\n".join([head, *lines, *(["", tail] if tail else []), *extra]).strip()
         # Without a known end in the period the documents do not answer; the text still says
         # which agreements they name and what they know of them.
         return self._finish(text, citations, language, found=bool(chosen))
 
     def _signed(
-        self, query: StructuredQuery, language: Language, merged: list[MergedAgreement]
+        self,
+        query: StructuredQuery,
+        language: Language,
+        merged: list[MergedAgreement],
+        others: _Others,
     ) -> Answer | None:
         period = query.period
         assert period is not None
@@ -96,7 +105,7 @@ class KnowledgeAnswerer:
             return None  # nothing dated: the pages themselves may still say it
         citations: list[Citation] = []
         today = self._today()
-        lines = [self._row(a, language, today, citations) for a in chosen[:MAX_ROWS]]
+        lines = [self._row(a, language, today, citations, others) for a in chosen[:MAX_ROWS]]
         head = (
             f"Подписано {period.label_ru}: {len(chosen)}."
             if language == "ru"
@@ -104,13 +113,15 @@ class KnowledgeAnswerer:
         )
         return self._finish("\n".join([head, *lines]), citations, language, found=True)
 
-    def _count(self, language: Language, agreements: list[StoredAgreement]) -> Answer:
+    def _count(
+        self, language: Language, agreements: list[StoredAgreement], others: _Others
+    ) -> Answer:
         today = self._today()
         in_force = [a for a in agreements if a.fact.ends_on and a.fact.ends_on >= today]
         expired = [a for a in agreements if a.fact.ends_on and a.fact.ends_on < today]
         unknown = [a for a in agreements if a.fact.ends_on is None]
         citations: list[Citation] = []
-        lines = [self._row(a, language, today, citations) for a in in_force[:MAX_ROWS]]
+        lines = [self._row(a, language, today, citations, others) for a in in_force[:MAX_ROWS]]
         if language == "ru":
             head = (
                 f"На {fmt_date(today, language)} действуют {len(in_force)} соглашений с известным "
@@ -125,11 +136,15 @@ class KnowledgeAnswerer:
         return self._finish("\n".join([head, *lines]), citations, language, found=bool(agreements))
 
     def _list(
-        self, query: StructuredQuery, language: Language, agreements: list[StoredAgreement]
+        self,
+        query: StructuredQuery,
+        language: Language,
+        agreements: list[StoredAgreement],
+        others: _Others,
     ) -> Answer:
         today = self._today()
         citations: list[Citation] = []
-        lines = [self._row(a, language, today, citations) for a in agreements[:MAX_ROWS]]
+        lines = [self._row(a, language, today, citations, others) for a in agreements[:MAX_ROWS]]
         country = query.country or ""
         head = (
             f"Партнёры и соглашения ({country}): {len(agreements)}."
@@ -169,18 +184,18 @@ class KnowledgeAnswerer:
         return self._finish("\n".join([head, *lines]), citations, language, found=True)
 
     # --- rows and citations --------------------------------------------------------------------
-    def _merged(self, visibilities: tuple[Visibility, ...]) -> list[MergedAgreement]:
-        merged = merge_agreements(list_agreements(self._facts, visibilities))
-        self._others = {id(m.primary): m.others for m in merged}
-        return merged
-
     def _row(
-        self, stored: StoredAgreement, language: Language, today: date, citations: list[Citation]
+        self,
+        stored: StoredAgreement,
+        language: Language,
+        today: date,
+        citations: list[Citation],
+        others: _Others,
     ) -> str:
         fact = stored.fact
         marker = "".join(
             self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
-            for s in (stored, *self._others.get(id(stored), ()))
+            for s in (stored, *others.get(id(stored), ()))
         )
         country = f" ({fact.country})" if fact.country else ""
         kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind

@@ -217,3 +217,47 @@ def test_a_named_partner_narrows_the_list_or_leaves_it_to_retrieval(facts):
     )
     unknown = route("When does the agreement with Quokkaville University expire?", TODAY)
     assert unknown is not None and answerer.answer(unknown, "en", "public") is None
+
+
+def test_concurrent_staff_and_visitor_questions_never_mix_citations(tmp_path):
+    """An internal note about a public partner merges with it for staff only, also when staff
+    and visitors are answered at the same time by one answerer (as the API's threads do).
+    The answerer keeps no per-request state, so no interleaving can mix audiences; this checks
+    the audience rule under that use, it cannot force a particular interleaving."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = FactsDB(tmp_path / "f.sqlite3")
+    public_text = "Partner: Havana Institute of Hygiene; Expires: 2026-12-15\n"
+    internal_text = (
+        "Internal: the Havana Institute agreement ZQX-42 renegotiation is confidential.\n"
+    )
+    with db.transaction() as conn:
+        for doc_id, text, visibility in (
+            ("pub", public_text, "public"),
+            ("int", internal_text, "internal"),
+        ):
+            document = DocumentRecord(doc_id, doc_id, doc_id, "txt", "en", visibility, text, "h")  # type: ignore[arg-type]
+            FactsDB.replace_document(conn, document, f"/{doc_id}", [], "now")
+        replace_facts(
+            conn, "pub", "public",
+            ExtractedFacts([AgreementFact("Havana Institute of Hygiene", 0, len(public_text) - 1,
+                                          ends_on=date(2026, 12, 15), ends_precision="day")]),
+        )  # fmt: skip
+        replace_facts(
+            conn, "int", "internal",
+            ExtractedFacts([AgreementFact("Havana Institute of Hygiene", 0, len(internal_text))]),
+        )  # fmt: skip
+    answerer = KnowledgeAnswerer(db, lambda: TODAY)
+    routed = route("Which agreements expire this year?", TODAY)
+    assert routed is not None
+
+    def ask(audience: str) -> tuple[str, list[str]]:
+        answer = answerer.answer(routed, "en", audience)  # type: ignore[arg-type]
+        assert answer is not None
+        return audience, [c.quote for c in answer.citations]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(ask, ["staff", "public"] * 150))
+    for audience, quotes in results:
+        leaked = any("ZQX-42" in quote for quote in quotes)
+        assert leaked == (audience == "staff"), (audience, quotes)
