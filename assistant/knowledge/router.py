@@ -10,6 +10,7 @@ from typing import Literal
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.periods import Period, find_period
 from assistant.retrieval.question_analysis import focus_names
+from ingest.facts.places import is_country_name
 
 Intent = Literal["expiring", "signed", "count", "country", "contacts"]
 
@@ -53,7 +54,7 @@ def route(question: str, today: date) -> StructuredQuery | None:
     names = tuple(
         name
         for name in focus_names(question)
-        if not find_country(name) and not _MONTH_OR_PERIOD.match(name)
+        if not is_country_name(name) and not _MONTH_OR_PERIOD.match(name)
     )
     return replace(query, partner_terms=names)
 

@@ -35,7 +35,7 @@ _EN_MONTH_WORDS = _words(
     "Sept Jan Feb Mar Apr Jun Jul Aug Sep Oct Nov Dec"
 )
 _EN_MONTH = "|".join(
-    f"{w}|{w.upper()}" + (r"\.?" if len(w) <= 4 and w not in {"May", "June", "July"} else "")
+    f"(?:{w}|{w.upper()})" + (r"\.?" if len(w) <= 4 and w not in {"May", "June", "July"} else "")
     for w in sorted(_EN_MONTH_WORDS, key=len, reverse=True)
 )
 _RU_MONTH = (

@@ -51,6 +51,8 @@ _COUNTRIES: list[tuple[str, str]] = [
     ("Canada", r"Canada|Canadian|Канад(?:а|ы|е|у|ой)|[Кк]анадск\w+"),
     ("Australia", r"Australia|Australian|Австрали[яиюей]|[Аа]встралийск\w+"),
     ("Georgia", r"Georgia|Грузи[яиюей]|[Гг]рузинск\w+"),
+    ("Brazil", r"Brazil|Brazilian|Бразили[яиюей]|[Бб]разильск\w+"),
+    ("Egypt", r"Egypt|Egyptian|Египт\w*|[Ее]гипетск\w+"),
     ("Russia", r"Russia|Russian Federation|Росси[яиюей]|Российск\w+\s+Федераци\w+|РФ"),
 ]
 _CITIES: list[tuple[str, str, str]] = [
@@ -109,6 +111,30 @@ _ANY_PLACE = re.compile(
     r"(?<!\w)(?:" + "|".join(p for _, p in _COUNTRIES) + "|" + "|".join(p for *_, p in _CITIES)
     + r")(?!\w)"
 )  # fmt: skip
+
+
+_ANY_PLACE_ANY_CASE = re.compile(_ANY_PLACE.pattern, re.IGNORECASE)
+
+
+def find_country(text: str) -> str | None:
+    """The country of the first place named in `text`, whatever its letter case (for
+    questions typed in lower case: "partners in belarus")."""
+    match = _ANY_PLACE_ANY_CASE.search(text)
+    if match is None:
+        return None
+    word = match[0]
+    for _city, country, pattern in _CITY_RES:
+        if re.fullmatch(pattern.pattern, word, re.IGNORECASE):
+            return country
+    for name, pattern in _COUNTRY_RES:
+        if re.fullmatch(pattern.pattern, word, re.IGNORECASE):
+            return name
+    return None
+
+
+def is_country_name(word: str) -> bool:
+    """Whether `word` itself names a country (not a city), in any case form."""
+    return any(re.fullmatch(p.pattern, word, re.IGNORECASE) for _, p in _COUNTRY_RES)
 
 
 def places_in(text: str, start: int, end: int) -> list[tuple[int, str, str | None]]:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ingest.document import LoadedDocument, TableRow
+from ingest.facts.dates import parse_date
 from ingest.facts.models import AgreementFact, AgreementKind, ExtractedFacts, Precision
 
 logger = logging.getLogger(__name__)
@@ -61,26 +62,8 @@ _UNIT_WORDS = re.compile(
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^]]*\]")
 _PUNCTUATION = re.compile(r"[\W_]+")
 
-_MONTH_NAMES: dict[str, int] = {
-    name: i + 1
-    for i, names in enumerate((
-        "january январь января", "february февраль февраля", "march март марта",
-        "april апрель апреля", "may май мая", "june июнь июня", "july июль июля",
-        "august август августа", "september сентябрь сентября", "october октябрь октября",
-        "november ноябрь ноября", "december декабрь декабря"))
-    for name in names.split()
-}  # fmt: skip
-_NUMERIC_DAY = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})")
-_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
-_NUMERIC_MONTH = re.compile(r"(\d{1,2})[./](\d{4})")
-_YEAR = re.compile(r"(\d{4})")
-_DAY_MONTH_YEAR = re.compile(r"(\d{1,2})\s+([^\W\d_]+)\.?,?\s+(\d{4})")
-_MONTH_DAY_YEAR = re.compile(r"([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{4})")
-_MONTH_YEAR = re.compile(r"([^\W\d_]+)\.?,?\s+(\d{4})")
 _DATE_PREFIX = re.compile(r"^(?:до|по|с|until|till|by|from|on)\s+", re.IGNORECASE)
 _DATE_SUFFIX = re.compile(r"\s*(?:г\.?|гг\.?|года|год|y\.)$", re.IGNORECASE)
-_MIN_YEAR, _MAX_YEAR = 1900, 2100
 
 _TERM = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*(лет|года|год|г\.?|years?|yrs?\.?|y\.?|месяцев|месяца|месяц|мес\.?"
@@ -316,60 +299,10 @@ def parse_period(value: str) -> DatePeriod | None:
     """A date cell as a period: ISO, dd.mm.yyyy, dd/mm/yyyy, "15 March 2022", "15 марта 2022",
     "March 15, 2022", "March 2022", "03.2022", "2027" (with "г." or "до ..." allowed)."""
     text = _DATE_SUFFIX.sub("", _DATE_PREFIX.sub("", " ".join(value.split())))
-    try:
-        return _parse_period(text)
-    except ValueError:  # an impossible day, such as 31.02.2026
+    written = parse_date(text)
+    if written is None:
         return None
-
-
-def _parse_period(text: str) -> DatePeriod | None:
-    if match := _ISO_DAY.fullmatch(text):
-        return _day(int(match[1]), int(match[2]), int(match[3]))
-    if match := _NUMERIC_DAY.fullmatch(text):
-        year = int(match[3]) + (2000 if len(match[3]) == 2 else 0)
-        return _day(year, int(match[2]), int(match[1]))
-    if match := _DAY_MONTH_YEAR.fullmatch(text):
-        month = _month(match[2])
-        return _day(int(match[3]), month, int(match[1])) if month else None
-    if match := _MONTH_DAY_YEAR.fullmatch(text):
-        month = _month(match[1])
-        return _day(int(match[3]), month, int(match[2])) if month else None
-    if match := _ISO_MONTH.fullmatch(text):
-        return _month_period(int(match[1]), int(match[2]))
-    if match := _NUMERIC_MONTH.fullmatch(text):
-        return _month_period(int(match[2]), int(match[1]))
-    if match := _MONTH_YEAR.fullmatch(text):
-        month = _month(match[1])
-        return _month_period(int(match[2]), month) if month else None
-    if (match := _YEAR.fullmatch(text)) and _MIN_YEAR <= int(match[1]) <= _MAX_YEAR:
-        year = int(match[1])
-        return DatePeriod(date(year, 1, 1), date(year, 12, 31), "year")
-    return None
-
-
-def _month(word: str) -> int | None:
-    """A month name or its abbreviation of three letters or more, in English or Russian."""
-    folded = _fold(word)
-    if len(folded) < 3:
-        return None
-    for name, number in _MONTH_NAMES.items():
-        if name.startswith(folded):
-            return number
-    return None
-
-
-def _day(year: int, month: int, day: int) -> DatePeriod | None:
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
-        return None
-    written = date(year, month, day)
-    return DatePeriod(written, written, "day")
-
-
-def _month_period(year: int, month: int) -> DatePeriod | None:
-    if not _MIN_YEAR <= year <= _MAX_YEAR or not 1 <= month <= 12:
-        return None
-    last = calendar.monthrange(year, month)[1]
-    return DatePeriod(date(year, month, 1), date(year, month, last), "month")
+    return DatePeriod(written.first, written.last, written.precision)
 
 
 def end_after(signed: DatePeriod, months: int) -> date | None:
