@@ -68,8 +68,23 @@ class TelegramSettings(BaseModel):
     staff_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    webhook_listen: str = Field(
+        default="127.0.0.1:8443",
+        description="host:port the standalone webhook server listens on (webhook mode only).",
+    )
+    allow_visitors: bool = Field(
+        default=True, description="False closes the bot to everyone but the staff ids."
+    )
+    reminder_days: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [90, 30, 7],
+        description="Staff subscribed with /subscribe hear of agreements expiring within these "
+        "many days (once per agreement per window).",
+    )
+    reminder_time: str = Field(
+        default="09:00", description="Local time of day (HH:MM) the daily reminder job runs."
+    )
 
-    _split_staff_ids = field_validator("staff_ids", mode="before")(_split_commas)
+    _split_staff_ids = field_validator("staff_ids", "reminder_days", mode="before")(_split_commas)
 
 
 class IngestSettings(BaseModel):
@@ -79,6 +94,34 @@ class IngestSettings(BaseModel):
     chunk_target_chars: int = Field(default=900, ge=200)
     chunk_max_chars: int = Field(default=1500, ge=300)
     chunk_overlap_chars: int = Field(default=150, ge=0)
+
+
+class APISettings(BaseModel):
+    """Limits and operations of the HTTP API (`coop serve`)."""
+
+    max_body_kb: int = Field(
+        default=64, ge=1, description="Largest JSON request body; larger ones get 413."
+    )
+    max_upload_mb: float = Field(
+        default=100.0, gt=0, description="Largest `POST /v1/ingest` upload in total (413)."
+    )
+    rate_per_minute: int = Field(
+        default=30, ge=0, description="Questions per minute per visitor (0 = unlimited)."
+    )
+    staff_rate_per_minute: int = Field(
+        default=300, ge=0, description="Questions per minute per staff key (0 = unlimited)."
+    )
+    request_timeout_s: float = Field(
+        default=60.0, gt=0, description="An answer that takes longer gets 504."
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy that "
+        "sets it); otherwise the connection's address identifies a visitor.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`json`: one JSON object per log line, with request ids."
+    )
 
 
 class Settings(BaseSettings):
@@ -101,6 +144,12 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    api: APISettings = Field(default_factory=APISettings)
+    public_url: str | None = Field(
+        default=None,
+        description="Where visitors reach this server (e.g. https://assistant.example.org); "
+        "citation links outside the API (Telegram) are made absolute with it.",
+    )
 
     _split_keys = field_validator("staff_api_keys", "cors_origins", mode="before")(_split_commas)
 

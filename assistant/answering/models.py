@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -33,6 +34,10 @@ class Answer(BaseModel):
     mode: str = Field(description="Which answerer produced it: extractive, llm, structured.")
     language: Language
     session_id: str | None = None
+    answer_id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex,
+        description="Identifies this answer, e.g. for `POST /v1/feedback`.",
+    )
 
 
 def viewer_url(doc_id: str, start: int, end: int) -> str:

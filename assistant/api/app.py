@@ -16,7 +16,16 @@ from fastapi.responses import JSONResponse
 from assistant.answering.factory import build_assistant
 from assistant.answering.service import AssistantService
 from assistant.answering.sessions import SessionStore
-from assistant.api import routes_ask, routes_knowledge, routes_sources
+from assistant.api import (
+    limits,
+    observability,
+    routes_admin,
+    routes_ask,
+    routes_feedback,
+    routes_knowledge,
+    routes_sources,
+    routes_widget,
+)
 from assistant.resources import Resources, open_resources
 from assistant.settings import Settings
 
@@ -98,6 +107,9 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
         finally:
             task.cancel()
             startup.close()
+            for close in reversed(app.state.closers):
+                close()
+            app.state.closers.clear()
 
     app = FastAPI(
         title="Cooperation Assistant",
@@ -112,16 +124,26 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
     app.state.resources = None
     app.state.assistant = None
     app.state.load_error = None
+    # What the modules below open (SQLite stores) is closed, last first, at shutdown.
+    app.state.closers = []
+    app.include_router(routes_ask.router)
+    app.include_router(routes_sources.router)
+    app.include_router(routes_knowledge.router)
+    routes_feedback.install(app, settings)
+    routes_admin.install(app, settings)
+    routes_widget.install(app, settings)
+    # Middleware: the last added is the outermost. Limits sit inside CORS, so a 413 or 429
+    # still carries the CORS headers a browser needs to read it; observability sees everything.
+    limits.install(app, settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"],
         )
-    app.include_router(routes_ask.router)
-    app.include_router(routes_sources.router)
-    app.include_router(routes_knowledge.router)
+    observability.install(app, settings)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

@@ -14,8 +14,9 @@ from pydantic import SecretStr
 
 from assistant.api.app import create_app
 from assistant.resources import open_resources
+from assistant.settings import APISettings
 from ingest.sync import IngestService
-from tests.assistant.test_api import wait_ready
+from tests.api.conftest import wait_ready
 from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
 
 KEY = "staff-key-for-tests"
@@ -31,7 +32,12 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     shutil.copytree(SAMPLE_DIR, public)
     internal.mkdir()
     (internal / "registry.csv").write_text(INTERNAL_REGISTRY, encoding="utf-8")
-    settings = make_settings(tmp_path / "var", staff_api_keys=[SecretStr(KEY)], today="2026-11-25")
+    settings = make_settings(
+        tmp_path / "var",
+        staff_api_keys=[SecretStr(KEY)],
+        today="2026-11-25",
+        api=APISettings(rate_per_minute=0, staff_rate_per_minute=0),
+    )
     resources = open_resources(settings, embedder=FakeEmbedder())
     assert resources.embedder is not None
     service = IngestService(

@@ -5,103 +5,26 @@ from __future__ import annotations
 
 import html
 import json
-import shutil
 import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api.app import create_app
-from assistant.resources import Resources, open_resources
+from assistant.resources import Resources
 from assistant.settings import Settings
-from ingest.sync import IngestService
-from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
-
-STAFF_KEY = "staff-key-0123456789"
-OTHER_STAFF_KEY = "second-staff-key-abcdef"
-MARKER = "ZQX-42"
-INTERNAL_QUESTION = f"When does the agreement with Zanzibar Polytechnic {MARKER} expire?"
-PUBLIC_QUESTION = "What did the Ministry of Labor sign with the Skolkovo Foundation?"
-SCRIPT_TEXT = "<script>alert('owned')</script>"
-
-
-@dataclass
-class Corpus:
-    settings: Settings
-    internal_id: str
-    script_id: str
-
-
-def _doc_id(resources: Resources, path: Path) -> str:
-    doc_id = resources.facts.file_states()[str(path)].doc_id
-    assert doc_id is not None
-    return doc_id
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Corpus:
-    """Sample documents plus a public page with markup, and one internal registry entry."""
-    public = tmp_path / "public"
-    shutil.copytree(SAMPLE_DIR, public)
-    script_page = public / "markup.md"
-    script_page.write_text(
-        "# Wombat Institute & <b>partners</b>\n\n"
-        f"The Wombat Institute cooperates with {SCRIPT_TEXT} partners & friends in "
-        "Quokkaville.\n",
-        encoding="utf-8",
-    )
-    internal = tmp_path / "internal"
-    internal.mkdir()
-    secret = internal / "registry.md"
-    secret.write_text(
-        "# Internal registry\n\n"
-        f"The agreement with Zanzibar Polytechnic {MARKER} expires in December 2025.\n",
-        encoding="utf-8",
-    )
-    settings = make_settings(tmp_path / "var", staff_api_keys=[STAFF_KEY, OTHER_STAFF_KEY])
-    resources = open_resources(settings, embedder=FakeEmbedder())
-    try:
-        assert resources.embedder is not None
-        service = IngestService(
-            settings, resources.facts, resources.vectors, resources.lexical, resources.embedder
-        )
-        assert not service.ingest([public], "public").failed
-        assert not service.ingest([internal], "internal").failed
-        internal_id = _doc_id(resources, secret)
-        script_id = _doc_id(resources, script_page)
-    finally:
-        resources.close()
-    return Corpus(settings, internal_id, script_id)
-
-
-def _open_with_fake_model(settings: Settings) -> Resources:
-    return open_resources(settings, embedder=FakeEmbedder())
-
-
-def wait_ready(client: TestClient, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if client.get("/readyz").status_code == 200:
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"/readyz never said ready: {client.get('/readyz').json()}")
-
-
-@pytest.fixture
-def client(corpus: Corpus) -> Iterator[TestClient]:
-    app = create_app(corpus.settings, resource_factory=_open_with_fake_model)
-    with TestClient(app) as test_client:
-        wait_ready(test_client)
-        yield test_client
-
-
-def staff(key: str = STAFF_KEY) -> dict[str, str]:
-    return {"Authorization": f"Bearer {key}"}
-
+from tests.api.conftest import (
+    INTERNAL_QUESTION,
+    MARKER,
+    OTHER_STAFF_KEY,
+    PUBLIC_QUESTION,
+    SCRIPT_TEXT,
+    STAFF_KEY,
+    open_with_fake_model,
+    staff,
+    wait_ready,
+)
 
 # --- start-up ---------------------------------------------------------------------------------
 
@@ -111,7 +34,7 @@ def test_healthz_answers_at_once_and_the_rest_waits_for_the_model(corpus):
 
     def slow_factory(settings: Settings) -> Resources:
         assert release.wait(30)
-        return _open_with_fake_model(settings)
+        return open_with_fake_model(settings)
 
     app = create_app(corpus.settings, resource_factory=slow_factory)
     with TestClient(app) as client:
@@ -153,7 +76,15 @@ def test_ask_returns_the_contract_and_every_quote_is_the_served_text(client):
     response = client.post("/v1/ask", json={"question": PUBLIC_QUESTION})
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"answer", "citations", "found", "mode", "language", "session_id"}
+    assert set(body) == {
+        "answer",
+        "citations",
+        "found",
+        "mode",
+        "language",
+        "session_id",
+        "answer_id",
+    }
     assert body["found"] is True and body["language"] == "en" and body["session_id"]
     assert "Skolkovo" in body["answer"]
     assert body["citations"]
@@ -389,7 +320,7 @@ def test_the_openapi_document_describes_the_routes(client):
 
 def test_cors_allows_only_the_configured_origins(corpus):
     settings = corpus.settings.model_copy(update={"cors_origins": ["https://example.org"]})
-    with TestClient(create_app(settings, resource_factory=_open_with_fake_model)) as client:
+    with TestClient(create_app(settings, resource_factory=open_with_fake_model)) as client:
         preflight = {"Access-Control-Request-Method": "POST"}
         allowed = client.options("/v1/ask", headers={"Origin": "https://example.org", **preflight})
         assert allowed.headers["access-control-allow-origin"] == "https://example.org"
