@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -89,9 +90,38 @@ def _build_parser() -> argparse.ArgumentParser:
     contacts.add_argument("--audience", choices=("public", "staff"), default="staff")
     contacts.add_argument("--json", action="store_true", help="print JSON")
 
-    serve = commands.add_parser("serve", help="serve the HTTP API")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the HTTP API (and the widget demo page)",
+        description="Serve the HTTP API. With --workers N > 1 the workers share one Chroma "
+        "server (COOP_CHROMA__HOST), the SQLite files and the rate limits.",
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes (default 1; more than 1 needs a Chroma server)",
+    )
+
+    commands.add_parser(
+        "bot",
+        help="run the Telegram bot (COOP_TELEGRAM__TOKEN)",
+        description="Run the Telegram bot: long polling, or a webhook server when "
+        "COOP_TELEGRAM__WEBHOOK_URL is set. Stops cleanly on SIGTERM or Ctrl-C.",
+    )
+
+    feedback = commands.add_parser(
+        "feedback", help="export the answers' thumbs up/down and comments as CSV"
+    )
+    feedback.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        help="write to this file (UTF-8 with a byte-order mark, for spreadsheets); "
+        "default: standard output",
+    )
     return parser
 
 
@@ -128,7 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "contacts":
         return _contacts(settings, args.query, args.audience, as_json=args.json)
     if args.command == "serve":
-        return _serve(settings, args.host, args.port)
+        return _serve(settings, args.host, args.port, args.workers, verbose=args.verbose)
+    if args.command == "bot":
+        from bots.telegram.runner import run_bot  # noqa: PLC0415 - only this command needs it
+
+        return run_bot(settings)
+    if args.command == "feedback":
+        return _feedback(settings, args.output)
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
 
 
@@ -351,12 +387,59 @@ def _contacts(settings: Settings, query: str, audience: str, *, as_json: bool) -
     return EXIT_OK
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: bool) -> int:
     import uvicorn  # noqa: PLC0415
 
     from assistant.api.app import create_app  # noqa: PLC0415
+    from assistant.api.observability import (  # noqa: PLC0415
+        prepare_multiprocess_metrics,
+        uvicorn_log_config,
+    )
 
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers < 1:
+        print("coop serve: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    log_config = uvicorn_log_config(settings, verbose=verbose)
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_config=log_config, access_log=False
+        )
+        return EXIT_OK
+    if settings.chroma.host is None:
+        print(
+            "coop serve: several workers need a Chroma server, which they share: start one "
+            f"with `chroma run --path {settings.chroma_path} --port 8001` and set "
+            "COOP_CHROMA__HOST=127.0.0.1 and COOP_CHROMA__PORT=8001 (ingest with the same "
+            "settings). Embedded Chroma serves one process only.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    with tempfile.TemporaryDirectory(prefix="coop-metrics-") as metrics_dir:
+        # Before the workers start: each one's prometheus_client reads the directory's name
+        # from the environment when it is imported, and they add up there.
+        prepare_multiprocess_metrics(Path(metrics_dir))
+        uvicorn.run(
+            "assistant.api.app:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_config=log_config,
+            access_log=False,
+            timeout_graceful_shutdown=30,
+        )
+    return EXIT_OK
+
+
+def _feedback(settings: Settings, output: Path | None) -> int:
+    from assistant.feedback import export_csv  # noqa: PLC0415
+
+    if output is None:
+        rows = export_csv(settings.data_dir, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8-sig", newline="") as target:
+            rows = export_csv(settings.data_dir, target)
+        print(f"{rows} feedback rows written to {output}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -17,6 +17,8 @@ import contextvars
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,8 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answering.drafts import AnswerRequest, DraftAnswer, DraftCitation
+from assistant.answering.drafts import AnswerRequest, DraftAnswer
+from assistant.answering.reply_parser import MARKER_GROUP, NOT_FOUND, ReplyParser, parse_reply
 from assistant.retrieval.evidence import Evidence
 
 if TYPE_CHECKING:
@@ -35,7 +38,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-NOT_FOUND = "NOT_FOUND"
 LANGUAGE_NAMES = {"ru": "Russian", "en": "English"}
 _NO_KEY = "not-needed"  # OpenAI-compatible local servers rarely check the key, the client wants one
 
@@ -60,25 +62,6 @@ Question: {question}
 <sources>
 {sources}
 </sources>"""
-
-_MARKER_GROUP = re.compile(r"\[\s*(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]")
-_MARKER_RUN = re.compile(r"(?:\s*\[\s*\d+(?:\s*(?:[,;]|[-–])\s*\d+)*\s*\])+")
-# A sentence ends at . ! ? … (with closing quotes/brackets and any markers that follow), before
-# whitespace and a capital, a digit, an opening quote or the end of the line.
-_SENTENCE_END = re.compile(
-    r"[.!?…]+[\"'»”’)]*"
-    r"(?:\s*\[\s*\d+(?:\s*(?:[,;]|[-–])\s*\d+)*\s*\])*"
-    r"(?=\s+[\"'«“(]?[A-ZА-ЯЁ0-9]|\s*$)"
-)
-_ABBREVIATION = re.compile(
-    r"(?:\b(?:Dr|Mr|Mrs|Ms|Prof|St|Acad|No|vs|etc|e\.g|i\.e|Jr|Sr|Inc|Ltd|Co|"
-    r"проф|акад|им|ул|г|гг|т\.д|т\.п|т\.е|др|пр|д|стр|рис)|\b[A-ZА-ЯЁ])\.$",
-)
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•–]|\d{1,2}[.)])\s+")
-_THINKING = re.compile(r"<think>.*?(?:</think>|$)", re.DOTALL | re.IGNORECASE)
-_MARKDOWN_LINK = re.compile(r"\[([^\]\n]+)\]\([^)\s]*\)")
-_HTML_TAG = re.compile(r"</?[A-Za-z][^<>\n]*>")
-_EMPHASIS = re.compile(r"\*\*|__|`+|^#+\s*", re.MULTILINE)
 
 
 class LLMAnswerer:
@@ -151,6 +134,51 @@ class LLMAnswerer:
             )
             return self.fallback.answer(request)
         return parse_reply(reply, sources, mode=self.mode)
+
+    def stream(
+        self, request: AnswerRequest, cancelled: Callable[[], bool]
+    ) -> Iterator[str | DraftAnswer]:
+        """The answer as the model writes it: whole, validly cited sentences as soon as the
+        next one begins, then the draft. Stopping (closing this generator, or `cancelled()`)
+        closes the model's stream, so an abandoned question costs no more tokens.
+
+        An error or timeout before any text went out falls back to the extractive answer; after
+        that, the answer ends with what was released."""
+        sources = request.evidence[: self.max_sources]
+        if not sources:
+            yield DraftAnswer(text="", citations=[], mode=self.mode)
+            return
+        parser = ReplyParser(sources, mode=self.mode)
+        released = False
+        deadline = time.monotonic() + self.timeout_s
+        # The model's own stream, not the chain's: closing a chain's stream reads it to the end.
+        chunks = self.model.stream(self.prompt.invoke(self.prompt_inputs(request)))
+        try:
+            for chunk in chunks:
+                if cancelled():
+                    return
+                text = parser.feed(chunk.text)
+                if text:
+                    released = True
+                    yield text
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the reply took more than {self.timeout_s} s")
+            tail = parser.finish()
+            if tail:
+                yield tail
+            yield parser.draft()
+        except Exception as error:
+            logger.warning(
+                "the LLM stream failed (%s: %s)%s",
+                type(error).__name__,
+                error,
+                "; keeping what was already sent" if released else "; answering extractively",
+            )
+            yield parser.draft() if released else self.fallback.answer(request)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
 
     def _invoke(self, inputs: dict[str, Any]) -> str:
         """Run the chain in a daemon thread and wait at most `timeout_s` for it.
@@ -242,103 +270,6 @@ def format_sources(evidence: list[Evidence]) -> str:
     return "\n".join(lines)
 
 
-def parse_reply(reply: str, sources: list[Evidence], *, mode: str = "llm") -> DraftAnswer:
-    """Keep the reply's sentences that cite a source; renumber their markers 1..m.
-
-    Markers such as [1], [1][2], [1, 2] and [1-3] are read; a number that names no source is
-    dropped, and so is a sentence with no valid marker left. `NOT_FOUND` or nothing kept gives
-    an empty draft.
-    """
-    text = _plain(reply)
-    if not text or text.strip(" \t\n\"'`.«»“”").upper().startswith(NOT_FOUND):
-        return DraftAnswer(text="", citations=[], mode=mode)
-    numbers: dict[int, int] = {}  # source number in the prompt → marker number in the answer
-    lines: list[str] = []
-    for raw_line in text.splitlines():
-        prefix_match = _LIST_PREFIX.match(raw_line)
-        prefix = "- " if prefix_match else ""
-        line = raw_line[prefix_match.end() :] if prefix_match else raw_line
-        kept = []
-        for sentence in split_sentences(line):
-            cited = _cite(sentence, len(sources), numbers)
-            if cited is not None:
-                kept.append(cited)
-        if kept:
-            lines.append(prefix + " ".join(kept))
-    if not numbers:
-        return DraftAnswer(text="", citations=[], mode=mode)
-    citations = [
-        DraftCitation(n, sources[source - 1])
-        for source, n in sorted(numbers.items(), key=lambda pair: pair[1])
-    ]
-    return DraftAnswer(text="\n".join(lines), citations=citations, mode=mode)
-
-
-def split_sentences(line: str) -> list[str]:
-    """The sentences of one line; markers after a full stop stay with their sentence."""
-    sentences: list[str] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(line):
-        head = line[start : match.start() + 1].rstrip()
-        if _ABBREVIATION.search(head) and not _MARKER_GROUP.search(match.group()):
-            continue
-        sentences.append(line[start : match.end()].strip())
-        start = match.end()
-    sentences.append(line[start:].strip())
-    return [sentence for sentence in sentences if sentence]
-
-
-def _cite(sentence: str, count: int, numbers: dict[int, int]) -> str | None:
-    """`sentence` with its valid markers renumbered, or None when none is valid."""
-    if NOT_FOUND in sentence.upper():
-        return None
-    found: list[int] = []
-
-    def replace(run: re.Match[str]) -> str:
-        valid = [n for n in _marker_numbers(run.group()) if 1 <= n <= count]
-        valid = list(dict.fromkeys(valid))
-        found.extend(valid)
-        if not valid:
-            return ""
-        for source in valid:
-            numbers.setdefault(source, len(numbers) + 1)
-        return " " + "".join(f"[{numbers[source]}]" for source in valid)
-
-    cited = _MARKER_RUN.sub(replace, sentence)
-    if not found:
-        return None
-    cited = re.sub(r"\]\s+([.,;:!?…])", r"]\1", cited)
-    return " ".join(cited.split())
-
-
-def _marker_numbers(run: str) -> list[int]:
-    """Source numbers in a run of marker groups, ranges expanded (at most 50 wide)."""
-    numbers: list[int] = []
-    for group in _MARKER_GROUP.findall(run):
-        for part in re.split(r"\s*[,;]\s*", group):
-            bounds = re.split(r"\s*[-–]\s*", part)
-            low, high = int(bounds[0]), int(bounds[-1])
-            if len(bounds) == 2 and low <= high <= low + 50:
-                numbers.extend(range(low, high + 1))
-            else:
-                numbers.extend(int(bound) for bound in bounds)
-    return numbers
-
-
-def _plain(reply: str) -> str:
-    """The reply as plain text: no reasoning block, HTML tags, link targets or emphasis."""
-    text = _THINKING.sub("", reply)
-    text = _MARKDOWN_LINK.sub(_link_text, text)
-    text = _HTML_TAG.sub("", text)
-    return _EMPHASIS.sub("", text).strip()
-
-
-def _link_text(link: re.Match[str]) -> str:
-    """A markdown link's text; a marker stays a marker (`[1](url)` → `[1]`)."""
-    label = f"[{link.group(1)}]"
-    return label if _MARKER_GROUP.fullmatch(label) else link.group(1)
-
-
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -346,4 +277,4 @@ def _one_line(text: str) -> str:
 def _inert(text: str) -> str:
     """Source text that cannot close the sources block or pose as another numbered source."""
     text = re.sub(r"</?\s*sources\s*>", " ", text, flags=re.IGNORECASE)
-    return _MARKER_GROUP.sub(lambda m: f"({m.group(1)})", text)
+    return MARKER_GROUP.sub(lambda m: f"({m.group(1)})", text)

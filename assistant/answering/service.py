@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+import uuid
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from assistant.answering.decline import DeclinePolicy, decline_text
 from assistant.answering.drafts import AnswerRequest, DraftAnswer
@@ -36,6 +39,69 @@ class Answerer(Protocol):
         ...
 
 
+@runtime_checkable
+class StreamingAnswerer(Protocol):
+    """An answerer that can release its answer as it is written (an LLM)."""
+
+    def stream(
+        self, request: AnswerRequest, cancelled: Callable[[], bool]
+    ) -> Iterator[str | DraftAnswer]:
+        """Pieces of the final answer text, in order, then the whole `DraftAnswer` last
+        (nothing more once `cancelled()` is true)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Started:
+    """The answer has begun: its ids and language."""
+
+    session_id: str
+    answer_id: str
+    language: Language
+
+
+@dataclass(frozen=True)
+class Delta:
+    """The next piece of the answer text (the pieces, joined, are the answer)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Cited:
+    """The answer's verified citations, and whether the documents answered at all."""
+
+    found: bool
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The whole answer, as `ask` returns it."""
+
+    answer: Answer
+
+
+AnswerEvent = Started | Delta | Cited | Finished
+# An answer's text, its verified citations, whether it answers, and the answerer's mode.
+_Outcome = tuple[str, list[Citation], bool, str]
+
+
+class AnswerCancelledError(RuntimeError):
+    """The caller stopped waiting for the answer."""
+
+
+def _never() -> bool:
+    return False
+
+
+def text_pieces(text: str, words: int = 6) -> Iterator[str]:
+    """`text` in pieces of a few words each; joined, they are exactly `text`."""
+    tokens = re.findall(r"\s*\S+|\s+$", text)
+    for start in range(0, len(tokens), words):
+        yield "".join(tokens[start : start + words])
+
+
 class AssistantService:
     """Answers questions for an audience; every citation is checked against the served text."""
 
@@ -60,48 +126,119 @@ class AssistantService:
         self._sessions = sessions
         self._policy = policy
 
-    def ask(self, question: str, audience: Audience, session_id: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        audience: Audience,
+        session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
+        cancelled: Callable[[], bool] = _never,
+    ) -> Answer:
         """Answer `question` from what `audience` may see; `found` is False when the
-        documents do not answer it."""
+        documents do not answer it. Raises `AnswerCancelledError` once `cancelled()`."""
+        for event in self.ask_stream(
+            question, audience, session_id, history=history, cancelled=cancelled
+        ):
+            if isinstance(event, Finished):
+                return event.answer
+        raise AnswerCancelledError("the question was cancelled before it was answered")
+
+    def ask_stream(
+        self,
+        question: str,
+        audience: Audience,
+        session_id: str | None = None,
+        *,
+        history: Sequence[str] | None = None,
+        cancelled: Callable[[], bool] = _never,
+    ) -> Generator[AnswerEvent, None, None]:
+        """The answer as it is made: `Started`, `Delta`s of its text, `Cited`, `Finished`.
+
+        `history` (earlier questions of the same conversation, oldest first) replaces the
+        session's stored turns, for callers that keep the conversation themselves (the
+        OpenAI-compatible route). The work stops, yielding nothing more, once `cancelled()`.
+        """
         question = " ".join(question.split())[:MAX_QUESTION_CHARS]
         language: Language = detect_language(question)
         session = session_id or self._sessions.new_id()
-        history = self._sessions.recent(session, audience) if session_id else []
-        query = resolve(question, history)
-        structured = self._structured(query, language, audience)
-        if structured is not None:
-            self._sessions.add(
-                session,
-                audience,
-                Turn(question, query, tuple(c.doc_id for c in structured.citations)),
-            )
-            return structured.model_copy(update={"session_id": session})
-        vector = self.searcher.query_vector(query, language)
-        hits = self.searcher.search(query, audience, k=8, query_vector=vector)
-        profile = analyse(question)  # what this question asks; the history only helps retrieval
-        evidence = self._selector.select(query, vector, hits, profile)
-        if self._policy.answers(evidence, profile, language):
-            draft = self._answerer.answer(AnswerRequest(question, language, evidence, profile))
-            citations = self._citations(draft, audience)
-            found = bool(citations)
-            text = draft.text if found else decline_text(language, hits)
-            mode = draft.mode
+        if history is not None:
+            turns = _turns(history)
         else:
-            citations, found, mode = [], False, "extractive"
-            text = decline_text(language, hits)
+            turns = self._sessions.recent(session, audience) if session_id else []
+        query = resolve(question, turns)
+        answer_id = uuid.uuid4().hex
+        yield Started(session, answer_id, language)
+        outcome = yield from self._answer(question, query, language, audience, cancelled)
+        if outcome is None:
+            return
+        text, citations, found, mode = outcome
+        yield Cited(found, citations)
         self._sessions.add(
             session,
             audience,
             Turn(question, query, tuple(dict.fromkeys(c.doc_id for c in citations))),
         )
-        return Answer(
-            answer=text,
-            citations=citations,
-            found=found,
-            mode=mode,
-            language=language,
-            session_id=session,
+        yield Finished(
+            Answer(
+                answer=text,
+                citations=citations,
+                found=found,
+                mode=mode,
+                language=language,
+                session_id=session,
+                answer_id=answer_id,
+            )
         )
+
+    def _answer(
+        self,
+        question: str,
+        query: str,
+        language: Language,
+        audience: Audience,
+        cancelled: Callable[[], bool],
+    ) -> Generator[Delta, None, _Outcome | None]:
+        """Yield the answer text in pieces; return its citations, or None when cancelled."""
+        structured = self._structured(query, language, audience)
+        if structured is not None:
+            yield from (Delta(piece) for piece in text_pieces(structured.answer))
+            return structured.answer, structured.citations, structured.found, structured.mode
+        vector = self.searcher.query_vector(query, language)
+        hits = self.searcher.search(query, audience, k=8, query_vector=vector)
+        profile = analyse(question)  # what this question asks; the history only helps retrieval
+        evidence = self._selector.select(query, vector, hits, profile)
+        if cancelled():
+            return None
+        if not self._policy.answers(evidence, profile, language):
+            text = decline_text(language, hits)
+            yield from (Delta(piece) for piece in text_pieces(text))
+            return text, [], False, "extractive"
+        request = AnswerRequest(question, language, evidence, profile)
+        released = ""
+        if isinstance(self._answerer, StreamingAnswerer):
+            draft: DraftAnswer | None = None
+            for item in self._answerer.stream(request, cancelled):
+                if isinstance(item, DraftAnswer):
+                    draft = item
+                else:
+                    released += item
+                    yield Delta(item)
+            if draft is None or cancelled():
+                return None
+        else:
+            draft = self._answerer.answer(request)
+        citations = self._citations(draft, audience)
+        if citations:
+            if not released:
+                yield from (Delta(piece) for piece in text_pieces(draft.text))
+            return draft.text, citations, True, draft.mode
+        decline = decline_text(language, hits)
+        if released:  # text went out, then no citation survived the check: say so plainly
+            logger.error("an answer lost all its citations after it was streamed")
+            decline = "\n\n" + decline
+        yield from (Delta(piece) for piece in text_pieces(decline))
+        return released + decline, [], False, draft.mode
 
     def _structured(self, query: str, language: Language, audience: Audience) -> Answer | None:
         """A list from the facts database when the question asks for dates, counts or lists."""
@@ -147,3 +284,13 @@ class AssistantService:
                 )
             )
         return citations
+
+
+def _turns(questions: Sequence[str]) -> list[Turn]:
+    """Turns for a conversation the caller kept: each question resolved against the one before."""
+    turns: list[Turn] = []
+    for question in questions:
+        text = " ".join(question.split())[:MAX_QUESTION_CHARS]
+        if text:
+            turns.append(Turn(text, resolve(text, turns), ()))
+    return turns[-6:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,11 +24,14 @@ from assistant.api import (
     routes_ask,
     routes_feedback,
     routes_knowledge,
+    routes_openai,
     routes_sources,
     routes_widget,
 )
+from assistant.api.answer_relay import answer_pool
 from assistant.resources import Resources, open_resources
 from assistant.settings import Settings
+from vectorstore.embeddings import configure_offline
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +110,11 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
             yield
         finally:
             task.cancel()
-            startup.close()
+            # Jobs, pools and small stores first: they may still use the main stores.
             for close in reversed(app.state.closers):
                 close()
             app.state.closers.clear()
+            startup.close()
 
     app = FastAPI(
         title="Cooperation Assistant",
@@ -126,9 +131,12 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
     app.state.load_error = None
     # What the modules below open (SQLite stores) is closed, last first, at shutdown.
     app.state.closers = []
+    app.state.answer_pool, close_pool = answer_pool()
+    app.state.closers.append(close_pool)
     app.include_router(routes_ask.router)
     app.include_router(routes_sources.router)
     app.include_router(routes_knowledge.router)
+    app.include_router(routes_openai.router)
     routes_feedback.install(app, settings)
     routes_admin.install(app, settings)
     routes_widget.install(app, settings)
@@ -171,3 +179,11 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
         return {"status": "ready"}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for `COOP_*` settings from the environment: what each `coop serve --workers N`
+    worker process builds (uvicorn imports this by name in every worker)."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    configure_offline()
+    return create_app(Settings())

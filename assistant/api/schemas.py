@@ -83,4 +83,17 @@ ASK_EXAMPLE_RESPONSE: dict[str, Any] = {
     "mode": "extractive",
     "language": "en",
     "session_id": "5f0c2b8e9d4a4f6b8a1e3c7d2b9f0a1c",
+    "answer_id": "0b6e7a4f1c2d4e5f8a9b0c1d2e3f4a5b",
 }
+
+SSE_EXAMPLE = (
+    'event: start\ndata: {"session_id": "5f0c2b8e9d4a4f6b8a1e3c7d2b9f0a1c", '
+    '"answer_id": "0b6e7a4f1c2d4e5f8a9b0c1d2e3f4a5b", "language": "en"}\n\n'
+    'event: delta\ndata: {"text": "According to the documents:\\nFirst Deputy Minister "}\n\n'
+    'event: delta\ndata: {"text": "of Labor ... signed an agreement [1]"}\n\n'
+    'event: citations\ndata: {"found": true, "citations": [{"n": 1, "doc_id": '
+    '"4bd99084fc88d19c", "quote": "...", "start": 172, "end": 443, '
+    '"url": "/sources/4bd99084fc88d19c?start=172&end=443"}]}\n\n'
+    'event: done\ndata: {"answer": "...", "citations": [...], "found": true, '
+    '"mode": "extractive", "language": "en", "session_id": "...", "answer_id": "..."}\n\n'
+)

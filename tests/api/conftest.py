@@ -47,6 +47,11 @@ def _doc_id(resources: Resources, path: Path) -> str:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Corpus:
     """Sample documents plus a public page with markup, and one internal registry entry."""
+    return build_corpus(tmp_path)
+
+
+def build_corpus(tmp_path: Path) -> Corpus:
+    """The `corpus` fixture's documents, ingested under `tmp_path` (for module-scoped use)."""
     public = tmp_path / "public"
     shutil.copytree(SAMPLE_DIR, public)
     script_page = public / "markup.md"

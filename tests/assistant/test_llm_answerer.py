@@ -7,26 +7,23 @@ loopback (FastAPI under uvicorn) covers the real client path built from settings
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import SecretStr
 
 from assistant.answering.drafts import AnswerRequest, DraftAnswer
 from assistant.answering.extractive import ExtractiveAnswerer
-from assistant.answering.llm import LLMAnswerer, format_sources, parse_reply
+from assistant.answering.llm import LLMAnswerer, format_sources
+from assistant.answering.reply_parser import parse_reply
 from assistant.retrieval.evidence import Evidence
 from assistant.settings import LLMSettings
 from tests.conftest import free_port
+from tests.live_server import LLMStandIn, llm_stand_in_app, serve_in_thread
 from vectorstore.records import ChunkRecord
 
 DOCUMENTS = {
@@ -303,86 +300,26 @@ def test_an_unreachable_server_falls_back(request_en):
 # --- an OpenAI-compatible stand-in server on loopback ---------------------------------------
 
 
-class StandIn:
-    """What the stand-in replies, and the requests it received."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self.reply = "NOT_FOUND"
-        self.status = 200
-        self.delay = 0.0
-        self.obey_sources = False
-        self.requests: list[dict[str, Any]] = []
-
-    def content(self, body: dict[str, Any]) -> str:
-        if self.obey_sources and INJECTED in str(body["messages"]):
-            # A gullible model: does what a source says, without markers or with forged ones.
-            return (
-                "The institute has 500 partners in Atlantis. "
-                "Atlantis is the main partner [17]. "
-                "Internships are handled by the international department [4]."
-            )
-        return self.reply
-
-
-def stand_in_app(state: StandIn) -> FastAPI:
-    app = FastAPI()
-
-    @app.post("/v1/chat/completions")
-    async def chat_completions(request: Request) -> JSONResponse:
-        body = await request.json()
-        state.requests.append(body)
-        if state.delay:
-            await asyncio.sleep(state.delay)
-        if state.status != 200:
-            return JSONResponse({"error": {"message": "boom"}}, status_code=state.status)
-        return JSONResponse(
-            {
-                "id": "chatcmpl-stand-in",
-                "object": "chat.completion",
-                "created": 0,
-                "model": body.get("model", "stand-in"),
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": state.content(body)},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
+def _gullible(body: dict[str, Any]) -> str:
+    """A model that does what a source says, without markers or with forged ones."""
+    if INJECTED in str(body["messages"]):
+        return (
+            "The institute has 500 partners in Atlantis. "
+            "Atlantis is the main partner [17]. "
+            "Internships are handled by the international department [4]."
         )
-
-    return app
+    return "NOT_FOUND"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[StandIn, int]]:
-    state = StandIn()
-    port = free_port()
-    config = uvicorn.Config(
-        stand_in_app(state),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
-    )
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner.started:
-        assert time.monotonic() < deadline, "the stand-in server did not start"
-        time.sleep(0.02)
-    yield state, port
-    runner.should_exit = True
-    thread.join(5)
+def server() -> Iterator[tuple[LLMStandIn, int]]:
+    state = LLMStandIn()
+    with serve_in_thread(llm_stand_in_app(state)) as url:
+        yield state, int(url.rsplit(":", 1)[1])
 
 
 @pytest.fixture
-def stand_in(server: tuple[StandIn, int]) -> tuple[StandIn, LLMAnswerer]:
+def stand_in(server: tuple[LLMStandIn, int]) -> tuple[LLMStandIn, LLMAnswerer]:
     state, port = server
     state.reset()
     answerer = LLMAnswerer.from_settings(
@@ -450,7 +387,7 @@ def test_a_slow_server_falls_back_in_time(stand_in, request_en):
 
 def test_instructions_inside_sources_do_not_reach_the_answer(stand_in, request_en, evidence):
     state, answerer = stand_in
-    state.obey_sources = True
+    state.respond = _gullible
 
     answer = answerer.answer(request_en)
 
