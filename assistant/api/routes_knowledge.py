@@ -8,16 +8,25 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from assistant.api.deps import AudienceDep, ResourcesDep, SettingsDep
+from assistant.api.schemas import ErrorBody
 from assistant.knowledge.listing import agreement_rows, contact_rows
 from assistant.knowledge.periods import parse_option
 
 router = APIRouter(tags=["knowledge"])
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "The Authorization header carries a wrong key."},
+    503: {"model": ErrorBody, "description": "The stores are still loading."},
+}
 _PRIVATE_CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 
 @router.get(
     "/v1/agreements",
     summary="Agreements and when they expire",
+    responses={
+        **_RESPONSES,
+        422: {"model": ErrorBody, "description": "The `expiring` period is not understood."},
+    },
     response_description="Agreements the caller may see, soonest end first, each with the "
     "verbatim evidence it was found in; `without_end_date` counts those with no known end.",
 )
@@ -45,7 +54,7 @@ async def get_agreements(
     return await run_in_threadpool(agreement_rows, resources.facts, audience, today, period)
 
 
-@router.get("/v1/contacts", summary="Contacts found in the documents")
+@router.get("/v1/contacts", summary="Contacts found in the documents", responses=_RESPONSES)
 async def get_contacts(
     audience: AudienceDep,
     resources: ResourcesDep,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 
 from assistant.api.deps import VisibleDocumentDep
-from assistant.api.schemas import ErrorBody, SourceDocument
+from assistant.api.schemas import ErrorBody, SourceDocument, json_error
 from assistant.api.viewer import CONTENT_SECURITY_POLICY, OffsetError, check_offsets, render_source
 
 router = APIRouter(tags=["sources"])
@@ -50,9 +50,11 @@ def get_source(document: VisibleDocumentDep, response: Response) -> SourceDocume
     response_class=HTMLResponse,
     summary="The source viewer: a document with one quote highlighted",
     responses={
-        **_RESPONSES,
+        401: json_error("The Authorization header carries a wrong key."),
+        404: json_error("No such document, or not visible to the caller."),
+        503: json_error("The stores are still loading."),
         200: {"content": {"text/html": {}}, "description": "The viewer page."},
-        422: {"model": ErrorBody, "description": "The offsets are not within the document."},
+        422: json_error("The offsets are not within the document."),
     },
 )
 def view_source(

@@ -42,6 +42,14 @@ class ErrorBody(BaseModel):
     detail: str
 
 
+def json_error(description: str) -> dict[str, Any]:
+    """An error response documented as JSON, also on routes whose success is not JSON."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": ErrorBody.model_json_schema()}},
+    }
+
+
 class SourceDocument(BaseModel):
     """A document as served to citations: `text[start:end]` is exactly a citation's quote."""
 

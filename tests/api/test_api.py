@@ -323,6 +323,9 @@ def test_cors_allows_only_the_configured_origins(corpus):
     with TestClient(create_app(settings, resource_factory=open_with_fake_model)) as client:
         preflight = {"Access-Control-Request-Method": "POST"}
         allowed = client.options("/v1/ask", headers={"Origin": "https://example.org", **preflight})
+        assert allowed.status_code == 200
         assert allowed.headers["access-control-allow-origin"] == "https://example.org"
+        assert "access-control-allow-credentials" not in allowed.headers  # no cookies, ever
         other = client.options("/v1/ask", headers={"Origin": "https://evil.test", **preflight})
+        assert other.status_code == 400
         assert "access-control-allow-origin" not in other.headers
