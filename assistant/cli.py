@@ -414,6 +414,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: b
             file=sys.stderr,
         )
         return EXIT_USAGE
+    # Each worker's torch and BLAS would start a thread per core; with N workers that is N
+    # times too many, and their spinning threads slow every answer. Share the cores out.
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, threads)
     with tempfile.TemporaryDirectory(prefix="coop-metrics-") as metrics_dir:
         # Before the workers start: each one's prometheus_client reads the directory's name
         # from the environment when it is imported, and they add up there.

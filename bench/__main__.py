@@ -7,6 +7,7 @@ import logging
 
 from bench.ask_bench import run_ask_bench
 from bench.ingest_bench import run_ingest_bench
+from bench.throughput_bench import run_throughput_bench
 
 
 def main() -> None:
@@ -15,12 +16,14 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=100, help="copies of the sample corpus")
     parser.add_argument("--runs", type=int, default=3, help="repetitions (medians reported)")
     parser.add_argument(
-        "--only", choices=("ingest", "ask"), help="run one benchmark instead of all"
+        "--only", choices=("ingest", "ask", "throughput"), help="run one benchmark instead of all"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     if args.only in (None, "ask"):
         run_ask_bench()
+    if args.only in (None, "throughput"):
+        run_throughput_bench()
     if args.only in (None, "ingest"):
         run_ingest_bench(copies=args.copies, runs=args.runs)
 

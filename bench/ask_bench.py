@@ -100,7 +100,12 @@ def run_ask_bench() -> dict[str, Any]:
         resources.close()
 
         port = _free_port()
-        env = {**os.environ, "COOP_DATA_DIR": str(work / "var"), "HF_HUB_OFFLINE": "1"}
+        env = {
+            **os.environ,
+            "COOP_DATA_DIR": str(work / "var"),
+            "HF_HUB_OFFLINE": "1",
+            "COOP_API__RATE_PER_MINUTE": "0",  # one client asks everything: no rate limit
+        }
         server = subprocess.Popen(
             [str(Path(sys.executable).parent / "coop"), "serve", "--port", str(port)],
             env=env,

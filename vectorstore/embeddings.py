@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Protocol
 
@@ -121,6 +122,9 @@ class SentenceTransformerEmbedder(Embeddings):
             settings.passage_prefix if settings.passage_prefix is not None else passage_prefix
         )
         self._batch_size = settings.batch_size
+        # One forward pass at a time: torch already spreads one over every core, and several
+        # at once from request threads oversubscribe the CPU (each waits far longer in total).
+        self._lock = threading.Lock()
         self._key = model_key(settings.model)
         dimension = self._model.get_embedding_dimension()
         if dimension is None:  # pragma: no cover - every sentence-transformers model has one
@@ -140,22 +144,28 @@ class SentenceTransformerEmbedder(Embeddings):
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         inputs = [self._passage_prefix + text for text in texts]
-        vectors = self._model.encode(
-            inputs,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        parts = []
+        for start in range(0, len(inputs), self._batch_size):
+            with self._lock:
+                parts.append(
+                    self._model.encode(
+                        inputs[start : start + self._batch_size],
+                        batch_size=self._batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
+        return np.asarray(np.concatenate(parts), dtype=np.float32)
 
     def encode_query(self, text: str) -> Vectors:
-        vector = self._model.encode(
-            [self._query_prefix + text],
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vector = self._model.encode(
+                [self._query_prefix + text],
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vector[0], dtype=np.float32)
 
     # LangChain `Embeddings` interface

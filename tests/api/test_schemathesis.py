@@ -4,6 +4,8 @@ must match the documented status codes, content types and schemas."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -20,7 +22,7 @@ def test_no_generated_request_makes_the_server_fail(tmp_path_factory: pytest.Tem
     with live_api(build_corpus(tmp_path_factory.mktemp("fuzz"))) as base:
         schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
         for result in schema.get_all_operations():
-            operation = result.ok()
+            operation = result.ok()  # type: ignore[union-attr]
             labels.append(operation.label)
 
             @given(case=operation.as_strategy())
@@ -30,7 +32,7 @@ def test_no_generated_request_makes_the_server_fail(tmp_path_factory: pytest.Tem
                 suppress_health_check=list(HealthCheck),
                 database=None,
             )
-            def fuzz(case: schemathesis.Case) -> None:
+            def fuzz(case: schemathesis.Case[Any]) -> None:
                 case.call_and_validate()
 
             try:
