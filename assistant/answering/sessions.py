@@ -77,6 +77,14 @@ class SessionStore:
             )
             self._conn.execute("DELETE FROM turns WHERE at < ?", (now - self._ttl_s,))
 
+    def forget(self, session_id: str, audience: str) -> int:
+        """Delete the session's turns for this audience; return how many there were."""
+        with self._lock, self._conn:
+            cursor = self._conn.execute(
+                "DELETE FROM turns WHERE session_id = ? AND audience = ?", (session_id, audience)
+            )
+        return cursor.rowcount
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:

@@ -25,6 +25,7 @@ from assistant.api import (
     routes_feedback,
     routes_knowledge,
     routes_openai,
+    routes_sessions,
     routes_sources,
     routes_widget,
 )
@@ -69,6 +70,7 @@ class _Startup:
                 self._opened = (resources, sessions)
                 self._app.state.assistant = assistant
                 self._app.state.resources = resources
+                self._app.state.sessions = sessions
                 return
         sessions.close()
         resources.close()
@@ -80,6 +82,7 @@ class _Startup:
             opened, self._opened = self._opened, None
             self._app.state.assistant = None
             self._app.state.resources = None
+            self._app.state.sessions = None
         if opened is not None:
             resources, sessions = opened
             sessions.close()
@@ -137,6 +140,7 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
     app.include_router(routes_sources.router)
     app.include_router(routes_knowledge.router)
     app.include_router(routes_openai.router)
+    app.include_router(routes_sessions.router)
     routes_feedback.install(app, settings)
     routes_admin.install(app, settings)
     routes_widget.install(app, settings)

@@ -82,7 +82,7 @@ def get_audience(
 AudienceDep = Annotated[Audience, Depends(get_audience)]
 
 
-def _not_ready(request: Request) -> HTTPException:
+def not_ready(request: Request) -> HTTPException:
     error = request.app.state.load_error
     detail = "start-up failed; see /readyz" if error else "starting"
     return HTTPException(
@@ -96,7 +96,7 @@ def get_resources(request: Request) -> Resources:
     """The opened stores, or 503 while they are still loading."""
     resources: Resources | None = request.app.state.resources
     if resources is None:
-        raise _not_ready(request)
+        raise not_ready(request)
     return resources
 
 
@@ -107,7 +107,7 @@ def get_assistant(request: Request) -> AssistantService:
     """The assistant, or 503 while the model and stores are still loading."""
     assistant: AssistantService | None = request.app.state.assistant
     if assistant is None:
-        raise _not_ready(request)
+        raise not_ready(request)
     return assistant
 
 

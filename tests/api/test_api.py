@@ -329,3 +329,18 @@ def test_cors_allows_only_the_configured_origins(corpus):
         other = client.options("/v1/ask", headers={"Origin": "https://evil.test", **preflight})
         assert other.status_code == 400
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_session_can_be_read_and_forgotten_by_its_own_audience_only(client):
+    first = client.post("/v1/ask", json={"question": PUBLIC_QUESTION}, headers=staff()).json()
+    session = first["session_id"]
+    remembered = client.get(f"/v1/sessions/{session}", headers=staff())
+    assert remembered.status_code == 200
+    (turn,) = remembered.json()["turns"]
+    assert turn["question"] == PUBLIC_QUESTION
+    assert turn["cited_doc_ids"] == list(dict.fromkeys(c["doc_id"] for c in first["citations"]))
+    assert client.get(f"/v1/sessions/{session}").status_code == 404  # a visitor sees nothing
+    assert client.delete(f"/v1/sessions/{session}").status_code == 404
+    assert client.delete(f"/v1/sessions/{session}", headers=staff()).status_code == 204
+    assert client.get(f"/v1/sessions/{session}", headers=staff()).status_code == 404
+    assert client.get("/v1/sessions/not a valid id").status_code == 422
