@@ -23,6 +23,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/coop ingest data/sample
+	@echo "Serving on http://127.0.0.1:8000/ (the demo page with the help widget; API docs at /docs)"
 	$(BIN)/coop serve --host 127.0.0.1 --port 8000
 
 lint: install
@@ -35,6 +36,8 @@ format: install
 	$(BIN)/ruff check --fix .
 
 test: lint
+	# The widget's browser tests drive Debian's Chromium (installed here when missing).
+	sh scripts/install_chromium.sh
 	$(BIN)/python -m pytest
 
 bench: install

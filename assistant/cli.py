@@ -419,6 +419,12 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: b
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(variable, threads)
+    if settings.telegram.token is not None:
+        print(
+            "coop serve: with several workers the Telegram bot does not run inside the API; "
+            "run `coop bot` as one separate process.",
+            file=sys.stderr,
+        )
     with tempfile.TemporaryDirectory(prefix="coop-metrics-") as metrics_dir:
         # Before the workers start: each one's prometheus_client reads the directory's name
         # from the environment when it is imported, and they add up there.

@@ -89,10 +89,19 @@ class _Startup:
             resources.close()
 
 
-def create_app(settings: Settings, resource_factory: ResourceFactory | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    resource_factory: ResourceFactory | None = None,
+    *,
+    with_bot: bool = True,
+) -> FastAPI:
     """Build the app; the stores, model and assistant are opened in the background at start-up,
-    so `/healthz` answers at once and the rest answer 503 until they are ready."""
+    so `/healthz` answers at once and the rest answer 503 until they are ready.
+
+    With a Telegram token set (and `with_bot`), the bot runs in this process too, on the same
+    stores, once they are loaded: polling, or behind this app's own webhook route."""
     factory: ResourceFactory = resource_factory or open_resources
+    run_bot = with_bot and settings.telegram.token is not None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,12 +116,19 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
             except Exception as exc:  # reported by /readyz, not swallowed
                 logger.exception("start-up failed")
                 app.state.load_error = str(exc)
+                return
+            if run_bot:
+                await _start_bot(app, settings)
 
         task = asyncio.create_task(load())
         try:
             yield
         finally:
             task.cancel()
+            bot = app.state.telegram_bot
+            app.state.telegram_bot = None
+            if bot is not None:
+                await bot.stop()
             # Jobs, pools and small stores first: they may still use the main stores.
             for close in reversed(app.state.closers):
                 close()
@@ -132,6 +148,7 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
     app.state.resources = None
     app.state.assistant = None
     app.state.load_error = None
+    app.state.telegram_bot = None
     # What the modules below open (SQLite stores) is closed, last first, at shutdown.
     app.state.closers = []
     app.state.answer_pool, close_pool = answer_pool()
@@ -156,6 +173,14 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
             expose_headers=["Retry-After", "X-Request-ID"],
         )
     observability.install(app, settings)
+    if run_bot and settings.telegram.webhook_url:
+        from bots.telegram.webhook import webhook_route  # noqa: PLC0415 - only with a token
+
+        def application() -> Any:
+            bot = app.state.telegram_bot
+            return bot.application if bot is not None else None
+
+        app.router.routes.append(webhook_route(application, settings))
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:
@@ -185,9 +210,25 @@ def create_app(settings: Settings, resource_factory: ResourceFactory | None = No
     return app
 
 
+async def _start_bot(app: FastAPI, settings: Settings) -> None:
+    """Run the Telegram bot on the app's stores; a bot that cannot start leaves the API up."""
+    from bots.telegram.runner import EmbeddedBot  # noqa: PLC0415 - only with a token
+
+    bot = EmbeddedBot.from_resources(settings, app.state.resources, app.state.assistant)
+    try:
+        await bot.start()
+    except Exception:
+        logger.exception("the Telegram bot could not start; the API keeps serving")
+        await bot.stop()
+        return
+    app.state.telegram_bot = bot
+    logger.info("the Telegram bot runs in this process")
+
+
 def app_from_environment() -> FastAPI:
     """The app for `COOP_*` settings from the environment: what each `coop serve --workers N`
     worker process builds (uvicorn imports this by name in every worker)."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     configure_offline()
-    return create_app(Settings())
+    # Several workers: each would poll Telegram and send every reminder; run `coop bot` once.
+    return create_app(Settings(), with_bot=False)

@@ -21,11 +21,16 @@ def live_api(corpus: Corpus, **changes: Any) -> Iterator[str]:
     and ready; yields its base URL."""
     app = create_app(with_settings(corpus, **changes), resource_factory=open_with_fake_model)
     with serve_in_thread(app) as base:
-        deadline = time.monotonic() + 30
-        while httpx.get(f"{base}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the API never became ready"
-            time.sleep(0.05)
+        wait_until_ready(base)
         yield base
+
+
+def wait_until_ready(base: str, timeout: float = 30.0) -> None:
+    """Wait for `/readyz` to say 200."""
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{base}/readyz").status_code != 200:
+        assert time.monotonic() < deadline, "the API never became ready"
+        time.sleep(0.05)
 
 
 def parse_sse(raw: str) -> list[tuple[str, Any]]:
