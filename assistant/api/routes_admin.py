@@ -25,13 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData, UploadFile
 
 from assistant.api.deps import AudienceDep, ResourcesDep, SettingsDep
-from assistant.api.ingest_jobs import (
-    JOBS_FILE,
-    IngestJob,
-    IngestRunner,
-    JobStore,
-    RunnerStoppedError,
-)
+from assistant.api.ingest_jobs import JOBS_FILE, IngestJob, JobStore
+from assistant.api.ingest_runner import IngestRunner, RunnerStoppedError
 from assistant.api.schemas import ErrorBody
 from assistant.settings import Settings
 from assistant.status import collect_status

@@ -17,13 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from assistant.api.app import create_app
-from assistant.api.ingest_jobs import (
-    INTERRUPTED,
-    JOBS_FILE,
-    IngestRunner,
-    JobStore,
-    RunnerStoppedError,
-)
+from assistant.api.ingest_jobs import INTERRUPTED, JOBS_FILE, JobStore
+from assistant.api.ingest_runner import IngestRunner, RunnerStoppedError
 from assistant.resources import Resources
 from assistant.settings import Settings
 from ingest.lock import IngestLock
