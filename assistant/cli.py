@@ -104,6 +104,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default=1,
         help="worker processes (default 1; more than 1 needs a Chroma server)",
     )
+    serve.add_argument(
+        "--no-bot",
+        action="store_true",
+        help="do not run the Telegram bot in this process even when COOP_TELEGRAM__TOKEN is set "
+        "(when `coop bot` runs separately: two pollers would answer every message twice)",
+    )
 
     commands.add_parser(
         "bot",
@@ -158,7 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "contacts":
         return _contacts(settings, args.query, args.audience, as_json=args.json)
     if args.command == "serve":
-        return _serve(settings, args.host, args.port, args.workers, verbose=args.verbose)
+        return _serve(
+            settings, args.host, args.port, args.workers, verbose=args.verbose, bot=not args.no_bot
+        )
     if args.command == "bot":
         from bots.telegram.runner import run_bot  # noqa: PLC0415 - only this command needs it
 
@@ -387,7 +395,9 @@ def _contacts(settings: Settings, query: str, audience: str, *, as_json: bool) -
     return EXIT_OK
 
 
-def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: bool) -> int:
+def _serve(
+    settings: Settings, host: str, port: int, workers: int, *, verbose: bool, bot: bool
+) -> int:
     import uvicorn  # noqa: PLC0415
 
     from assistant.api.app import create_app  # noqa: PLC0415
@@ -402,7 +412,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: b
     log_config = uvicorn_log_config(settings, verbose=verbose)
     if workers == 1:
         uvicorn.run(
-            create_app(settings), host=host, port=port, log_config=log_config, access_log=False
+            create_app(settings, with_bot=bot),
+            host=host,
+            port=port,
+            log_config=log_config,
+            access_log=False,
         )
         return EXIT_OK
     if settings.chroma.host is None:
@@ -419,7 +433,7 @@ def _serve(settings: Settings, host: str, port: int, workers: int, *, verbose: b
     threads = str(max(1, (os.cpu_count() or 1) // workers))
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(variable, threads)
-    if settings.telegram.token is not None:
+    if settings.telegram.token is not None and bot:
         print(
             "coop serve: with several workers the Telegram bot does not run inside the API; "
             "run `coop bot` as one separate process.",
