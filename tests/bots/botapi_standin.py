@@ -3,8 +3,10 @@
 
 `sendMessage` with `parse_mode=HTML` is parsed the way Telegram does: only the tags Telegram
 accepts, well-formed, only the entities it knows, at most 4,096 characters (UTF-16 units) after
-entity parsing, not empty; anything else gets a 400 like Telegram's. Every call is recorded. The
-same logic also serves offline tests through `StandInRequest` (no HTTP at all).
+entity parsing, not empty; anything else gets a 400 like Telegram's. A long `getUpdates` poll
+still waiting when another one arrives ends with Telegram's 409 Conflict (two bot instances
+polling). Every call is recorded. The same logic also serves offline tests through
+`StandInRequest` (no HTTP at all).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ BOT_USER = {
 }
 MAX_LENGTH = 4096
 MAX_WAIT_S = 1.0  # getUpdates long polling is honoured up to this many seconds
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
+    "is running"
+)
 
 # Telegram's HTML: tag -> allowed attributes
 ALLOWED_TAGS: dict[str, set[str]] = {
@@ -149,6 +155,7 @@ class BotApiStandIn:
         self._updates: list[dict[str, Any]] = []
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._next_update_id = 1
+        self._polls = 0  # getUpdates calls so far: a newer one ends a long poll still waiting
         self._next_message_id = 1
         self._chats: dict[int, dict[str, Any]] = {}
         self._condition = threading.Condition()
@@ -255,10 +262,17 @@ class BotApiStandIn:
         timeout = min(float(params.get("timeout") or 0), MAX_WAIT_S)
         deadline = time.monotonic() + timeout
         with self._condition:
+            self._polls += 1
+            poll = self._polls
+            self._condition.notify_all()
             if offset:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
             while not self._updates and time.monotonic() < deadline:
                 self._condition.wait(max(0.0, deadline - time.monotonic()))
+                if self._polls != poll:  # as Telegram does when a second poller shows up
+                    status, payload = _error(409, CONFLICT)
+                    self._record("getUpdates", params, status, payload)
+                    return status, payload
                 if offset:
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
             result = self._updates[:limit]

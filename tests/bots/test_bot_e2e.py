@@ -17,6 +17,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +90,7 @@ class Exchange:
 
     standin: BotApiStandIn
     lines: list[str] = field(default_factory=list)
+    seen: Counter[int] = field(default_factory=Counter)  # messages accounted for, per chat
 
     def note(self, text: str) -> None:
         self.lines.append(f"\n=== {text} ===")
@@ -119,6 +121,7 @@ class Exchange:
             assert self.standin.wait_for(lambda: self.standin.pending_updates() == 0, timeout)
             time.sleep(2.0)
         replies = self.standin.sent(chat_id)[before:]
+        self.seen[chat_id] += len(replies)
         where = "group" if group_id is not None else "private"
         self.lines.append(f"\n[{sender['first_name']} #{sender['id']}, {where}] {text}")
         if not replies:
@@ -131,8 +134,20 @@ class Exchange:
 
     def record_reminders(self, calls: list[Call]) -> None:
         for call in calls:
+            self.seen[int(call.params["chat_id"])] += 1
             body = str(call.result["text"]).replace("\n", "\n      ")
             self.lines.append(f"\n[reminder to #{call.params['chat_id']}]\n  bot> {body}")
+
+    def record(self, call: Call, heading: str) -> None:
+        self.seen[int(call.params["chat_id"])] += 1
+        body = str(call.result["text"]).replace("\n", "\n      ")
+        self.lines.append(f"\n{heading}\n  bot> {body}")
+
+    def unaccounted(self) -> dict[int, int]:
+        """Chats that received messages no step of the exchange saw (a duplicate or late
+        reply, which would be taken for the answer to the next message), and how many."""
+        delivered = Counter(int(call.params["chat_id"]) for call in self.standin.sent())
+        return {chat: n - self.seen[chat] for chat, n in delivered.items() if n != self.seen[chat]}
 
 
 def only(calls: list[Call]) -> str:
@@ -216,8 +231,11 @@ def test_coop_bot_against_the_bot_api_stand_in(tmp_path: Path, corpus: dict[str,
     try:
         # -- phase 1: long polling, with the API on the same data -----------------------
         exchange.note("phase 1: coop bot (long polling), COOP_TODAY=2026-11-25; coop serve too")
-        api = Process(
-            [COOP, "serve", "--port", str(api_port)], env, tmp_path, tmp_path / "serve.log"
+        api = Process(  # --no-bot: the token is set, and only `coop bot` may poll
+            [COOP, "serve", "--port", str(api_port), "--no-bot"],
+            env,
+            tmp_path,
+            tmp_path / "serve.log",
         )
         bot = Process([COOP, "-v", "bot"], env, tmp_path, tmp_path / "bot-1.log")
         processes += [api, bot]
@@ -271,12 +289,15 @@ def test_coop_bot_against_the_bot_api_stand_in(tmp_path: Path, corpus: dict[str,
         with urllib.request.urlopen(href.replace("&amp;", "&"), timeout=30) as response:
             assert response.status == 200 and "<mark" in response.read().decode()
 
+        conflicts = [c for c in standin.calls_of("getUpdates") if c.status == 409]
+        assert not conflicts, "two getUpdates pollers (is the API running its own bot?)"
         code, took = bot.terminate()
         assert code == 0 and took < 20, bot.log()
         assert "Traceback" not in bot.log(), bot.log()
         api.terminate()  # (uvicorn re-raises SIGTERM: its exit status is the signal's)
         assert [c.status for c in standin.calls_of("sendMessage")].count(429) == 1  # retried
         assert set(standin.commands) == {"", "ru"}  # the menu in both languages
+        assert exchange.unaccounted() == {}, exchange.lines  # every message answered once
         phase_one = len(standin.calls)
 
         # -- phase 2: restarted some days later as a standalone webhook server ----------
@@ -308,10 +329,13 @@ def test_coop_bot_against_the_bot_api_stand_in(tmp_path: Path, corpus: dict[str,
         count = len(standin.sent(VISITOR_ID))
         assert _post(webhook_url, question, right) == 200
         assert standin.wait_for(lambda: len(standin.sent(VISITOR_ID)) > count, 60)
-        exchange.lines.append("\n[Vic #5002, private, via the webhook] Do you cooperate with Cuba?")
-        exchange.lines.append("  bot> " + standin.texts(VISITOR_ID)[-1].replace("\n", "\n      "))
-        assert "Cuba" in standin.texts(VISITOR_ID)[-1]
+        exchange.record(
+            standin.sent(VISITOR_ID)[count],
+            "[Vic #5002, private, via the webhook] Do you cooperate with Cuba?",
+        )
+        assert "Cuba" in standin.texts(VISITOR_ID)[count]
         time.sleep(3.0)  # nothing else may follow
+        assert exchange.unaccounted() == {}, exchange.lines
         code, took = bot.terminate()
         assert code == 0 and took < 20, bot.log()
         assert "Traceback" not in bot.log(), bot.log()
