@@ -429,8 +429,10 @@ def _serve(
         )
         return EXIT_USAGE
     # Each worker's torch and BLAS would start a thread per core; with N workers that is N
-    # times too many, and their spinning threads slow every answer. Share the cores out.
-    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    # times too many, and their spinning threads slow every answer. Share the cores out (the
+    # workers read their settings from the environment, as this process did).
+    threads = str(settings.embeddings.threads or max(1, (os.cpu_count() or 1) // workers))
+    os.environ["COOP_EMBEDDINGS__THREADS"] = threads
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(variable, threads)
     if settings.telegram.token is not None and bot:

@@ -40,6 +40,13 @@ class EmbeddingsSettings(BaseModel):
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
     device: str = "cpu"
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description="CPU threads the models use per process (default: every core; USE at most "
+        "4). `coop serve --workers N` shares the cores out between the workers.",
+    )
 
 
 class ChromaSettings(BaseModel):

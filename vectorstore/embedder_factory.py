@@ -36,6 +36,7 @@ def build_single_embedder(settings: EmbeddingsSettings) -> Embedder:
     if settings.model == USE_MULTILINGUAL:
         return UniversalSentenceEncoderEmbedder(
             batch_size=settings.batch_size,
+            threads=settings.threads,
             query_prefix=settings.query_prefix or "",
             passage_prefix=settings.passage_prefix or "",
         )

@@ -106,6 +106,10 @@ class SentenceTransformerEmbedder(Embeddings):
         except ImportError as exc:  # pragma: no cover - pinned dependency
             raise EmbeddingModelError("sentence-transformers is not installed") from exc
         path = resolve_model_path(settings.model)
+        if settings.threads is not None:
+            import torch  # noqa: PLC0415 - loaded by sentence-transformers anyway
+
+            torch.set_num_threads(settings.threads)
         try:
             self._model = SentenceTransformer(path, device=settings.device)
         except Exception as exc:
