@@ -276,18 +276,18 @@ def _ending(ends_on: date | None, precision: str | None, language: Language, tod
     if language == "ru":
         if days < 0:
             return f", истекло {shown}"
-        return (
-            f", действует до {shown}: истекает сегодня"
-            if days == 0
-            else (f", действует до {shown}: истекает через {days} дн.")
-        )
+        if days == 0:
+            return f", действует до {shown}: истекает сегодня"
+        if days == 1:
+            return f", действует до {shown}: истекает завтра"
+        return f", действует до {shown}: истекает через {days} дн."
     if days < 0:
         return f", ended {shown}: expired on {shown}"
-    return (
-        f", ends {shown}: expires today"
-        if days == 0
-        else (f", ends {shown}: expires in {days} days")
-    )
+    if days == 0:
+        return f", ends {shown}: expires today"
+    if days == 1:
+        return f", ends {shown}: expires tomorrow"
+    return f", ends {shown}: expires in {days} days"
 
 
 def _expiring_head(
@@ -313,9 +313,13 @@ def _unknown_tail(language: Language, unknown: list[StoredAgreement], *, listing
     if not unknown:
         return ""
     end = ":" if listing else "."
+    count = len(unknown)
     if language == "ru":
-        return f"У {len(unknown)} соглашений в документах срок окончания не указан{end}"
-    return f"{len(unknown)} agreements in the documents have no known end date{end}"
+        noun = "соглашения" if count % 10 == 1 and count % 100 != 11 else "соглашений"
+        return f"У {count} {noun} в документах срок окончания не указан{end}"
+    if count == 1:
+        return f"1 agreement in the documents has no known end date{end}"
+    return f"{count} agreements in the documents have no known end date{end}"
 
 
 def _words(text: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -140,13 +140,25 @@ def test_expiring_this_year_lists_each_agreement_with_days_left_and_citations(fa
     assert "Havana Institute (Cuba)" in answer.answer and "expires in 20 days" in answer.answer
     assert "Minsk Center (Belarus)" in answer.answer and "expired on 1 March 2026" in answer.answer
     assert "Hanoi" not in answer.answer
-    assert "1 agreements in the documents have no known end date" in answer.answer
+    assert "1 agreement in the documents has no known end date" in answer.answer
     for citation in answer.citations:
         document = facts.get_document(citation.doc_id)
         assert document is not None
         text = document.text
         assert text[citation.start : citation.end] == citation.quote
         assert f"[{citation.n}]" in answer.answer
+
+
+def test_one_day_left_reads_tomorrow_in_both_languages(facts):
+    day_before = TODAY + timedelta(days=19)  # Havana ends 20 days after TODAY
+    answerer = KnowledgeAnswerer(facts, lambda: day_before)
+    routed = route("Which agreements expire this year?", day_before)
+    assert routed is not None
+    english = answerer.answer(routed, "en", "public")
+    russian = answerer.answer(routed, "ru", "public")
+    assert english is not None and "expires tomorrow" in english.answer
+    assert "1 days" not in english.answer
+    assert russian is not None and "истекает завтра" in russian.answer
 
 
 def test_visitors_never_see_internal_agreements_and_staff_do(facts):
