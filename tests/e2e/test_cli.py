@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.models import Answer
+from assistant.feedback import FEEDBACK_FILE, FeedbackStore
 from tests.conftest import BIN_DIR, SAMPLE_DIR, free_port, wait_http
 
 pytestmark = pytest.mark.integration
@@ -222,3 +224,29 @@ def test_agreements_and_contacts_commands(workdir):
         run(["ask", "Какие соглашения истекают в этом году?", "--json"], env, workdir).stdout
     )
     assert ask["mode"] == "structured" and "истекает через 20 дн." in ask["answer"]
+
+
+def test_feedback_exports_as_csv_for_spreadsheets(tmp_path):
+    store = FeedbackStore(tmp_path / "var" / FEEDBACK_FILE)
+    answer = Answer(
+        answer="Соглашение подписано [1].",
+        citations=[],
+        found=True,
+        mode="extractive",
+        language="ru",
+        session_id="s1",
+    )
+    store.record_answer(answer, question="Что подписали?", audience="public", channel="api")
+    store.add_feedback(answer.answer_id, audience="public", rating="down", comment="=HYPERLINK(1)")
+    store.close()
+    env = coop_env(tmp_path / "var")
+    result = run(["feedback", "-o", "feedback.csv"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 feedback rows written" in result.stderr
+    raw = (tmp_path / "feedback.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a byte-order mark, so spreadsheets read Cyrillic
+    text = raw.decode("utf-8-sig")
+    assert "Что подписали?" in text and "down" in text and answer.answer_id in text
+    assert "'=HYPERLINK(1)" in text  # a formula is never live in a spreadsheet
+    piped = run(["feedback"], env, tmp_path)
+    assert piped.returncode == 0 and piped.stdout.startswith("answer_id")
