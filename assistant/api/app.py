@@ -182,7 +182,12 @@ def create_app(
 
         app.router.routes.append(webhook_route(application, settings))
 
-    @app.get("/healthz", tags=["operations"], summary="Liveness: the process is up")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="Liveness: the process is up",
+        responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+    )
     async def healthz() -> dict[str, str]:
         """The process is up (touches nothing)."""
         return {"status": "ok"}
@@ -192,6 +197,13 @@ def create_app(
         tags=["operations"],
         response_model=None,
         summary="Readiness: the model and stores are loaded",
+        responses={
+            200: {"content": {"application/json": {"example": {"status": "ready"}}}},
+            503: {
+                "description": "Still loading, start-up failed, or the Chroma server is down.",
+                "content": {"application/json": {"example": {"status": "starting", "error": None}}},
+            },
+        },
     )
     async def readyz(request: Request) -> Any:
         """200 once the model and stores are loaded and Chroma answers; 503 otherwise."""

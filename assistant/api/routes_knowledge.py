@@ -60,7 +60,12 @@ async def get_contacts(
     resources: ResourcesDep,
     response: Response,
     q: Annotated[
-        str, Query(max_length=200, description="Words every contact returned must mention.")
+        str,
+        Query(
+            max_length=200,
+            description="Words every contact returned must mention.",
+            examples=["internship"],
+        ),
     ] = "",
 ) -> dict[str, Any]:
     """Contacts from the documents the caller may see, each with its verbatim evidence."""

@@ -112,6 +112,28 @@ class ChatCompletion(BaseModel):
     answer_id: str = Field(description="Extra field: for `POST /v1/feedback`.")
 
 
+_CHAT_EXAMPLES: dict[str, Any] = {
+    "question": {
+        "summary": "A question",
+        "value": {
+            "model": MODEL_ID,
+            "messages": [{"role": "user", "content": "Which agreements expire this year?"}],
+        },
+    },
+    "follow-up, streamed": {
+        "summary": "A follow-up in a conversation, streamed",
+        "value": {
+            "model": MODEL_ID,
+            "stream": True,
+            "messages": [
+                {"role": "user", "content": "What did we sign with the Skolkovo Foundation?"},
+                {"role": "assistant", "content": "An agreement on labour protection [1]. …"},
+                {"role": "user", "content": "And who signed it?"},
+            ],
+        },
+    },
+}
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "The Authorization header carries a wrong key."},
     413: {"model": ErrorBody, "description": "The request body is too large."},
@@ -122,7 +144,29 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/models", summary="The one model this server offers (for chat front ends)")
+@router.get(
+    "/models",
+    summary="The one model this server offers (for chat front ends)",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "object": "list",
+                        "data": [
+                            {
+                                "id": MODEL_ID,
+                                "object": "model",
+                                "created": 0,
+                                "owned_by": "cooperation",
+                            }
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
 async def list_models() -> dict[str, Any]:
     """OpenAI's model list, with the assistant as its only model."""
     return {
@@ -146,7 +190,7 @@ async def list_models() -> dict[str, Any]:
 )
 async def chat_completions(
     http: Request,
-    request: Annotated[ChatCompletionRequest, Body()],
+    request: Annotated[ChatCompletionRequest, Body(openapi_examples=_CHAT_EXAMPLES)],
     audience: AudienceDep,
     settings: SettingsDep,
     _assistant: AssistantDep,

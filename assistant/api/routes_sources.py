@@ -28,7 +28,24 @@ _PRIVATE_CACHING = {"Cache-Control": "private, no-cache", "Vary": "Authorization
     "/v1/sources/{doc_id}",
     response_model=SourceDocument,
     summary="A document's canonical text (what citation offsets point into)",
-    responses=_RESPONSES,
+    responses={
+        **_RESPONSES,
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "doc_id": "4bd99084fc88d19c",
+                        "title": "7 - 10 April, 2020, Sochi , Main media centre",
+                        "source": "sample/002_34b770f422913c14.txt",
+                        "text": "7 - 10 April, 2020, Sochi , Main media centre\n\n…",
+                        "language": "en",
+                        "format": "txt",
+                        "visibility": "public",
+                    }
+                }
+            }
+        },
+    },
 )
 def get_source(document: VisibleDocumentDep, response: Response) -> SourceDocument:
     """The document with its full text: for each citation, `text[start:end] == quote`.
