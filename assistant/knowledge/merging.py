@@ -38,16 +38,34 @@ def _prefix(short: tuple[str, ...], long: tuple[str, ...]) -> bool:
     return len(short) >= MIN_PREFIX_WORDS and long[: len(short)] == short
 
 
+@dataclass(frozen=True)
+class _Mention:
+    """An agreement mention with what matching needs, computed once."""
+
+    item: StoredAgreement
+    country: str | None
+    aliases: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, item: StoredAgreement) -> _Mention:
+        country = find_country(item.fact.country or "")
+        return cls(item, country, tuple(_aliases(item.fact.partner)))
+
+    def keys(self) -> set[tuple[str, ...]]:
+        """The first words every matching mention shares with this one."""
+        return {
+            alias[:MIN_PREFIX_WORDS] for alias in self.aliases if len(alias) >= MIN_PREFIX_WORDS
+        }
+
+    def same_partner(self, other: _Mention) -> bool:
+        if self.country and other.country and self.country != other.country:
+            return False
+        return any(_prefix(a, b) or _prefix(b, a) for a in self.aliases for b in other.aliases)
+
+
 def same_partner(one: StoredAgreement, other: StoredAgreement) -> bool:
     """Whether two mentions name the same partner (see the module docstring)."""
-    first, second = find_country(one.fact.country or ""), find_country(other.fact.country or "")
-    if first and second and first != second:
-        return False
-    return any(
-        _prefix(a, b) or _prefix(b, a)
-        for a in _aliases(one.fact.partner)
-        for b in _aliases(other.fact.partner)
-    )
+    return _Mention.of(one).same_partner(_Mention.of(other))
 
 
 def _information(stored: StoredAgreement) -> tuple[int, int, int]:
@@ -56,18 +74,30 @@ def _information(stored: StoredAgreement) -> tuple[int, int, int]:
 
 
 def merge_agreements(items: list[StoredAgreement]) -> list[MergedAgreement]:
-    """Group mentions of the same agreement, keeping the input order of the groups' best rows."""
-    groups: list[list[StoredAgreement]] = []
+    """Group mentions of the same agreement, keeping the input order of the groups' best rows.
+
+    Mentions that match share their first words, so each is compared only with the groups
+    holding a mention with the same first words (linear in the number of mentions, not
+    quadratic: registries list hundreds of agreements)."""
+    groups: list[list[_Mention]] = []
+    by_key: dict[tuple[str, ...], list[int]] = {}
     for item in items:
-        for group in groups:
-            if any(same_partner(item, member) for member in group):
-                group.append(item)
+        mention = _Mention.of(item)
+        keys = mention.keys()
+        candidates = sorted({index for key in keys for index in by_key.get(key, [])})
+        for index in candidates:
+            if any(mention.same_partner(member) for member in groups[index]):
+                groups[index].append(mention)
                 break
         else:
-            groups.append([item])
+            index = len(groups)
+            groups.append([mention])
+        for key in keys:
+            if index not in by_key.setdefault(key, []):
+                by_key[key].append(index)
     merged = []
     for group in groups:
-        best = max(group, key=_information)
-        merged.append(MergedAgreement(best, tuple(m for m in group if m is not best)))
+        best = max((m.item for m in group), key=_information)
+        merged.append(MergedAgreement(best, tuple(m.item for m in group if m.item is not best)))
     order = {id(item): index for index, item in enumerate(items)}
     return sorted(merged, key=lambda m: order[id(m.primary)])

@@ -6,6 +6,7 @@ A city also gives its country; adjectives and case forms ("Belarusian", "бел�
 
 from __future__ import annotations
 
+import functools
 import re
 
 _COUNTRIES: list[tuple[str, str]] = [
@@ -116,6 +117,15 @@ _ANY_PLACE = re.compile(
 _ANY_PLACE_ANY_CASE = re.compile(_ANY_PLACE.pattern, re.IGNORECASE)
 
 
+_CITY_ANY_CASE = [
+    (country, re.compile(pattern.pattern, re.IGNORECASE)) for _city, country, pattern in _CITY_RES
+]
+_COUNTRY_ANY_CASE = [
+    (name, re.compile(pattern.pattern, re.IGNORECASE)) for name, pattern in _COUNTRY_RES
+]
+
+
+@functools.lru_cache(maxsize=8192)
 def find_country(text: str) -> str | None:
     """The country of the first place named in `text`, whatever its letter case (for
     questions typed in lower case: "partners in belarus")."""
@@ -123,18 +133,18 @@ def find_country(text: str) -> str | None:
     if match is None:
         return None
     word = match[0]
-    for _city, country, pattern in _CITY_RES:
-        if re.fullmatch(pattern.pattern, word, re.IGNORECASE):
+    for country, pattern in _CITY_ANY_CASE:
+        if pattern.fullmatch(word):
             return country
-    for name, pattern in _COUNTRY_RES:
-        if re.fullmatch(pattern.pattern, word, re.IGNORECASE):
+    for name, pattern in _COUNTRY_ANY_CASE:
+        if pattern.fullmatch(word):
             return name
     return None
 
 
 def is_country_name(word: str) -> bool:
     """Whether `word` itself names a country (not a city), in any case form."""
-    return any(re.fullmatch(p.pattern, word, re.IGNORECASE) for _, p in _COUNTRY_RES)
+    return any(pattern.fullmatch(word) for _, pattern in _COUNTRY_ANY_CASE)
 
 
 def places_in(text: str, start: int, end: int) -> list[tuple[int, str, str | None]]:

@@ -273,3 +273,44 @@ def test_concurrent_staff_and_visitor_questions_never_mix_citations(tmp_path):
     for audience, quotes in results:
         leaked = any("ZQX-42" in quote for quote in quotes)
         assert leaked == (audience == "staff"), (audience, quotes)
+
+
+def test_merging_many_mentions_groups_exactly_as_comparing_every_pair():
+    import random
+
+    from assistant.knowledge.merging import merge_agreements, same_partner
+    from vectorstore.fact_records import AgreementFact
+    from vectorstore.facts_store import StoredAgreement
+
+    rng = random.Random(7)
+    stems = [
+        "National Institute of Workers' Health",
+        "Institute of Occupational Medicine",
+        "Centre for Radiation Safety Research",
+        "University of Applied Hygiene",
+    ]
+    places = [("Havana", "Cuba"), ("Minsk", "Belarus"), ("Hanoi", "Vietnam"), (None, None)]
+    items = []
+    for n in range(300):
+        stem = rng.choice(stems)
+        city, country = rng.choice(places)
+        partner = f"{stem} ({city})" if city and rng.random() < 0.5 else stem
+        if rng.random() < 0.3:
+            partner = f"{partner} No {n}"  # a longer name: still a prefix match of the stem
+        if rng.random() < 0.2:
+            partner = f"Agency {n} for Testing"  # unique
+        fact = AgreementFact(partner=partner, evidence_start=0, evidence_end=1, country=country)
+        items.append(StoredAgreement(fact, f"d{n}", "public", "t", "s"))
+
+    reference: list[list[StoredAgreement]] = []  # the definition: first group with a match
+    for item in items:
+        for group in reference:
+            if any(same_partner(item, member) for member in group):
+                group.append(item)
+                break
+        else:
+            reference.append([item])
+
+    merged = merge_agreements(items)
+    groups = sorted(sorted(id(x) for x in (m.primary, *m.others)) for m in merged)
+    assert groups == sorted(sorted(id(x) for x in group) for group in reference)
