@@ -20,6 +20,31 @@ from datetime import date
 from pathlib import Path
 
 from assistant.settings import IngestSettings
+from bench.corpus_words import (
+    EVENTS_EN,
+    EVENTS_RU,
+    FIELDS,
+    FIRST_EN,
+    HEAD_EN,
+    HEAD_RU,
+    HISTORY_EN,
+    HISTORY_RU,
+    LAST_EN,
+    MONTHS_EN,
+    MONTHS_RU_GEN,
+    NUMBERS_EN,
+    PEOPLE_RU,
+    PLACES,
+    PREFIX_EN,
+    PREFIX_RU,
+    PROGRAMME_EN,
+    PROGRAMME_RU,
+    ROLES_EN,
+    ROLES_RU,
+    TOPICS_EN,
+    TOPICS_RU,
+    YEARS_RU,
+)
 from ingest.chunker import chunk_document
 from ingest.loaders import load_file
 
@@ -29,136 +54,6 @@ REFERENCE_TODAY = date(2026, 6, 15)
 REGISTRY_EVERY = 150
 REGISTRY_ROWS = 25
 REGISTRY_FIRST = 5  # the 6th file, then every REGISTRY_EVERY files
-
-_MONTHS_EN = [m for m in calendar.month_name if m]
-
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-_MONTHS_RU_GEN = _words(
-    "января февраля марта апреля мая июня июля августа сентября октября ноября декабря"
-)
-_NUMBERS_EN = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 10: "ten"}
-_YEARS_RU = {2: "2 года", 3: "3 года", 4: "4 года", 5: "5 лет", 6: "6 лет", 10: "10 лет"}
-
-# (country EN, country RU, [(city EN, city RU), ...])
-_PLACES: list[tuple[str, str, list[tuple[str, str]]]] = [
-    ("Cuba", "Куба", [("Havana", "Гавана"), ("Santiago de Cuba", "Сантьяго-де-Куба")]),
-    ("Kazakhstan", "Казахстан",
-     [("Almaty", "Алматы"), ("Astana", "Астана"), ("Karaganda", "Караганда")]),
-    ("Belarus", "Беларусь", [("Minsk", "Минск"), ("Gomel", "Гомель"), ("Vitebsk", "Витебск")]),
-    ("Serbia", "Сербия", [("Belgrade", "Белград"), ("Novi Sad", "Нови-Сад"), ("Nis", "Ниш")]),
-    ("Vietnam", "Вьетнам", [("Hanoi", "Ханой"), ("Da Nang", "Дананг"), ("Hue", "Хюэ")]),
-    ("China", "Китай", [("Beijing", "Пекин"), ("Changsha", "Чанша"), ("Harbin", "Харбин")]),
-    ("Armenia", "Армения", [("Yerevan", "Ереван"), ("Gyumri", "Гюмри")]),
-    ("Uzbekistan", "Узбекистан", [("Tashkent", "Ташкент"), ("Samarkand", "Самарканд")]),
-    ("India", "Индия", [("New Delhi", "Нью-Дели"), ("Pune", "Пуна"), ("Chennai", "Ченнаи")]),
-    ("Brazil", "Бразилия", [("Sao Paulo", "Сан-Паулу"), ("Recife", "Ресифи")]),
-    ("Egypt", "Египет", [("Cairo", "Каир"), ("Alexandria", "Александрия")]),
-    ("Mongolia", "Монголия", [("Ulaanbaatar", "Улан-Батор"), ("Darkhan", "Дархан")]),
-    ("Kyrgyzstan", "Киргизия", [("Bishkek", "Бишкек"), ("Osh", "Ош")]),
-    ("Azerbaijan", "Азербайджан", [("Baku", "Баку"), ("Ganja", "Гянджа")]),
-    ("Turkey", "Турция", [("Ankara", "Анкара"), ("Izmir", "Измир")]),
-    ("Italy", "Италия", [("Milan", "Милан"), ("Bologna", "Болонья"), ("Padua", "Падуя")]),
-    ("Finland", "Финляндия", [("Helsinki", "Хельсинки"), ("Tampere", "Тампере")]),
-    ("Germany", "Германия", [("Leipzig", "Лейпциг"), ("Dresden", "Дрезден")]),
-    ("Iran", "Иран", [("Tehran", "Тегеран"), ("Tabriz", "Тебриз")]),
-    ("South Africa", "ЮАР", [("Johannesburg", "Йоханнесбург"), ("Durban", "Дурбан")]),
-]  # fmt: skip
-_PREFIX_EN = _words(
-    "National Regional Republican State Northern Southern Eastern Western Central Federal "
-    "Metropolitan Provincial Baltic Pacific Continental Technical"
-)
-_HEAD_EN = ["Institute", "University", "Centre", "Academy", "Research Centre", "Foundation"]
-# (adjective nominative, adjective instrumental)
-_PREFIX_RU = [
-    ("Национальный", "Национальным"), ("Региональный", "Региональным"),
-    ("Республиканский", "Республиканским"), ("Государственный", "Государственным"),
-    ("Северный", "Северным"), ("Южный", "Южным"), ("Восточный", "Восточным"),
-    ("Западный", "Западным"), ("Центральный", "Центральным"), ("Федеральный", "Федеральным"),
-    ("Столичный", "Столичным"), ("Технический", "Техническим"),
-]  # fmt: skip
-# (noun nominative, noun instrumental) — all masculine, so the adjectives agree
-_HEAD_RU = [
-    ("институт", "институтом"), ("университет", "университетом"), ("центр", "центром"),
-    ("научный центр", "научным центром"), ("фонд", "фондом"),
-    ("научно-исследовательский институт", "научно-исследовательским институтом"),
-]  # fmt: skip
-# (field EN, field RU in the genitive, field RU in the prepositional after "в области")
-_FIELDS: list[tuple[str, str]] = [
-    ("Occupational Health", "гигиены труда"), ("Radiation Medicine", "радиационной медицины"),
-    ("Applied Ecology", "прикладной экологии"), ("Marine Research", "морских исследований"),
-    ("Digital Medicine", "цифровой медицины"), ("Industrial Safety", "промышленной безопасности"),
-    ("Oncology", "онкологии"), ("Epidemiology", "эпидемиологии"), ("Toxicology", "токсикологии"),
-    ("Aviation Medicine", "авиационной медицины"), ("Public Health", "общественного здоровья"),
-    ("Materials Science", "материаловедения"), ("Water Resources", "водных ресурсов"),
-    ("Agricultural Economics", "аграрной экономики"), ("Climate Studies", "изучения климата"),
-    ("Nuclear Physics", "ядерной физики"), ("Biotechnology", "биотехнологий"),
-    ("Labour Protection", "охраны труда"), ("Rehabilitation Medicine", "реабилитационной медицины"),
-    ("Hygiene and Sanitation", "гигиены и санитарии"), ("Geosciences", "наук о Земле"),
-    ("Computational Linguistics", "компьютерной лингвистики"),
-    ("Energy Systems", "энергетических систем"), ("Transport Logistics", "транспортной логистики"),
-    ("Food Safety", "безопасности пищевых продуктов"),
-]  # fmt: skip
-_EVENTS_EN = ["International Conference", "Joint Seminar", "Summer School", "Scientific Forum",
-              "Expert Workshop", "International Symposium", "Bilateral Congress"]  # fmt: skip
-# (event, past verb agreeing with it)
-_EVENTS_RU = [
-    ("Международная конференция", "прошла"), ("Совместный семинар", "прошёл"),
-    ("Летняя школа", "прошла"), ("Научный форум", "прошёл"),
-    ("Экспертное совещание", "прошло"), ("Международный симпозиум", "прошёл"),
-]  # fmt: skip
-_FIRST_EN = _words(
-    "Maria Anna Elena Lucia Sofia Jan Pavel Ahmed Chen Nguyen Carlos Ivan Leila Omar Tamara"
-)
-_LAST_EN = _words(
-    "Lopez Novak Petrovic Tran Wang Kumar Silva Hassan Rossi Virtanen Weber Karimov Aliyev Batbayar"
-)
-_PEOPLE_RU = [
-    "Иванова А. П.", "Петров С. В.", "Сидорова Е. Н.", "Кузнецов Д. А.", "Смирнова О. И.",
-    "Попов М. Ю.", "Васильева Т. Г.", "Морозов И. К.", "Новикова Л. Р.", "Фёдоров А. Е.",
-]  # fmt: skip
-_ROLES_EN = ["head of the international office", "coordinator of the programme",
-             "deputy director for research", "international relations officer"]  # fmt: skip
-_ROLES_RU = ["руководитель отдела международного сотрудничества", "координатор программы",
-             "заместитель директора по научной работе", "ведущий специалист по связям"]  # fmt: skip
-_HISTORY_EN = [
-    "Cooperation with {p} began in {y} with an exchange of visits and a joint review of research "
-    "priorities in {f}. Since then the partners have prepared joint publications, shared "
-    "laboratory protocols and hosted each other's postgraduate students for internships.",
-    "Our ties with {p} go back to {y}, when the first joint project in {f} was launched. The "
-    "partnership has since grown to cover staff mobility, co-supervised doctoral theses and "
-    "regular methodological seminars for young researchers from both institutions.",
-    "The partnership with {p} was established in {y}. It focuses on {f}: comparative studies, "
-    "harmonised data collection and the preparation of common guidelines that are later "
-    "discussed with national authorities and professional associations.",
-]  # fmt: skip
-_HISTORY_RU = [
-    "Сотрудничество с партнёром — {p} — началось в {y} году с обмена визитами и совместного "
-    "обсуждения приоритетов исследований в области {f}. С тех пор подготовлены совместные "
-    "публикации, согласованы методики и организованы стажировки аспирантов.",
-    "Связи с партнёром — {p} — установлены в {y} году, когда был запущен первый совместный проект "
-    "в области {f}. Партнёрство включает академическую мобильность, совместное руководство "
-    "диссертациями и регулярные методические семинары для молодых учёных.",
-]  # fmt: skip
-_PROGRAMME_EN = (
-    "Within the partnership, a joint programme on {f} runs each academic year: {n} researchers "
-    "and students take part in short-term mobility, and the partners co-organise an online "
-    "course, a shared data repository and an annual report on the results achieved. Particular "
-    "attention is paid to {topic}, where the teams compare methods and prepare recommendations."
-)
-_PROGRAMME_RU = (
-    "В рамках партнёрства ежегодно реализуется совместная программа в области {f}: {n} "
-    "исследователей и студентов участвуют в краткосрочной мобильности, партнёры ведут "
-    "дистанционный курс, общий репозиторий данных и готовят ежегодный отчёт о результатах. "
-    "Особое внимание уделяется теме «{topic}», по которой команды сравнивают методы."
-)
-_TOPICS_EN = ["risk assessment", "early diagnostics", "exposure monitoring", "training of staff",
-              "open data standards", "field surveys", "clinical guidelines"]  # fmt: skip
-_TOPICS_RU = ["оценка рисков", "ранняя диагностика", "мониторинг воздействия",
-              "подготовка кадров", "стандарты открытых данных", "полевые исследования"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -207,12 +102,12 @@ class CorpusInfo:
 
 def _en_day(d: date, rng: random.Random) -> str:
     if rng.random() < 0.5:
-        return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
-    return f"{_MONTHS_EN[d.month - 1]} {d.day}, {d.year}"
+        return f"{d.day} {MONTHS_EN[d.month - 1]} {d.year}"
+    return f"{MONTHS_EN[d.month - 1]} {d.day}, {d.year}"
 
 
 def _ru_day(d: date) -> str:
-    return f"{d.day} {_MONTHS_RU_GEN[d.month - 1]} {d.year} года"
+    return f"{d.day} {MONTHS_RU_GEN[d.month - 1]} {d.year} года"
 
 
 def _dotted(d: date) -> str:
@@ -241,7 +136,7 @@ class _Writer:
         return date(rng.randint(first_year, last_year), rng.randint(1, 12), rng.randint(1, 28))
 
     def place(self) -> tuple[str, str, str, str]:
-        country, country_ru, cities = self.rng.choice(_PLACES)
+        country, country_ru, cities = self.rng.choice(PLACES)
         city, city_ru = self.rng.choice(cities)
         return country, country_ru, city, city_ru
 
@@ -249,11 +144,11 @@ class _Writer:
         """(name EN, name RU nominative, name RU instrumental, field index), unique per corpus."""
         rng = self.rng
         while True:
-            fi = rng.randrange(len(_FIELDS))
-            en = f"{rng.choice(_PREFIX_EN)} {rng.choice(_HEAD_EN)} of {_FIELDS[fi][0]} ({city})"
-            adj, head = rng.choice(_PREFIX_RU), rng.choice(_HEAD_RU)
-            ru = f"{adj[0]} {head[0]} {_FIELDS[fi][1]} ({city_ru})"
-            ru_instr = f"{adj[1]} {head[1]} {_FIELDS[fi][1]} ({city_ru})"
+            fi = rng.randrange(len(FIELDS))
+            en = f"{rng.choice(PREFIX_EN)} {rng.choice(HEAD_EN)} of {FIELDS[fi][0]} ({city})"
+            adj, head = rng.choice(PREFIX_RU), rng.choice(HEAD_RU)
+            ru = f"{adj[0]} {head[0]} {FIELDS[fi][1]} ({city_ru})"
+            ru_instr = f"{adj[1]} {head[1]} {FIELDS[fi][1]} ({city_ru})"
             if en not in self.used and ru not in self.used:
                 self.used.update((en, ru))
                 return en, ru, ru_instr, fi
@@ -262,11 +157,11 @@ class _Writer:
         """(sentence, signed text, end text, ends_on) in one of several English phrasings."""
         rng = self.rng
         signed = self._date(2016, 2024)
-        years = rng.choice(list(_NUMBERS_EN))
+        years = rng.choice(list(NUMBERS_EN))
         style = rng.randrange(4)
         if style == 0:
             s = _en_day(signed, rng)
-            words = _NUMBERS_EN[years]
+            words = NUMBERS_EN[years]
             text = (
                 f"A cooperation agreement with the {partner} was signed on {s} for {words} years."
             )
@@ -285,7 +180,7 @@ class _Writer:
             s, e = _en_day(signed, rng), _en_day(ends, rng)
             text = f"The agreement with the {partner}, signed on {s}, expires on {e}."
             return text, s, e, ends
-        s = f"{_MONTHS_EN[signed.month - 1]} {signed.year}"
+        s = f"{MONTHS_EN[signed.month - 1]} {signed.year}"
         end = _month_end(signed.year + years, signed.month)
         text = f"In {s} we concluded a contract with the {partner} for a term of {years} years."
         return text, s, None, end
@@ -294,18 +189,18 @@ class _Writer:
         """(sentence, signed text, end text, ends_on) in one of several Russian phrasings."""
         rng = self.rng
         signed = self._date(2016, 2024)
-        years = rng.choice(list(_YEARS_RU))
+        years = rng.choice(list(YEARS_RU))
         style = rng.randrange(4)
         if style == 0:
             s = _ru_day(signed)
             text = (
                 f"Соглашение о сотрудничестве с {partner_instr} подписано {s} "
-                f"сроком на {_YEARS_RU[years]}."
+                f"сроком на {YEARS_RU[years]}."
             )
             return text, s, None, _plus_years(signed, years)
         if style == 1:
             ends = self._date(2025, 2031)
-            e = f"{_MONTHS_RU_GEN[ends.month - 1]} {ends.year} г."
+            e = f"{MONTHS_RU_GEN[ends.month - 1]} {ends.year} г."
             text = f"Меморандум о взаимопонимании с {partner_instr} действует до {e}"
             return text, None, e, _month_end(ends.year, ends.month)
         if style == 2:
@@ -321,28 +216,28 @@ class _Writer:
         rng = self.rng
         country, country_ru, city, city_ru = self.place()
         en, ru, ru_instr, fi = self.partner(city, city_ru)
-        field_en, field_ru = _FIELDS[fi]
+        field_en, field_ru = FIELDS[fi]
         since = rng.randint(1995, 2015)
         event_day = self._date(2018, 2026)
         people = rng.randint(4, 40)
         markdown = name.endswith(".md")
         if rng.random() < 0.7:
             sentence, s, e, ends = self.agreement_en(en)
-            last_name = rng.choice(_LAST_EN)
-            person = f"Dr. {rng.choice(_FIRST_EN)} {last_name}"
+            last_name = rng.choice(LAST_EN)
+            person = f"Dr. {rng.choice(FIRST_EN)} {last_name}"
             mail = f"{last_name.lower()}.{fi}@partner{rng.randint(10, 999)}.example.org"
-            history = rng.choice(_HISTORY_EN).format(p=en, y=since, f=field_en.lower())
+            history = rng.choice(HISTORY_EN).format(p=en, y=since, f=field_en.lower())
             sections = [
                 (f"{en}, {country}", history),
                 ("Agreements", f"{sentence} The document covers joint research in "
                  f"{field_en.lower()}, academic mobility and the exchange of publications. "
                  f"Progress is reviewed every year by a joint working group."),
-                ("Joint programmes", _PROGRAMME_EN.format(f=field_en.lower(), n=people,
-                                                          topic=rng.choice(_TOPICS_EN))),
-                ("Events", f"The {rng.choice(_EVENTS_EN)} on {field_en} was held in {city}, "
+                ("Joint programmes", PROGRAMME_EN.format(f=field_en.lower(), n=people,
+                                                          topic=rng.choice(TOPICS_EN))),
+                ("Events", f"The {rng.choice(EVENTS_EN)} on {field_en} was held in {city}, "
                  f"{country}, on {_en_day(event_day, rng)}, with {people * 3} participants from "
                  f"{rng.randint(3, 25)} countries. Its proceedings are published online."),
-                ("Contacts", f"{rng.choice(_ROLES_EN).capitalize()}: {person}\n"
+                ("Contacts", f"{rng.choice(ROLES_EN).capitalize()}: {person}\n"
                  f"E-mail: {mail}\nTel. +{rng.randint(1, 99)} {rng.randint(100, 999)} "
                  f"{rng.randint(100, 999)} {rng.randint(1000, 9999)}"),
             ]  # fmt: skip
@@ -350,20 +245,20 @@ class _Writer:
             language = "en"
         else:
             sentence, s, e, ends = self.agreement_ru(ru_instr)
-            person = rng.choice(_PEOPLE_RU)
-            event, held = rng.choice(_EVENTS_RU)
+            person = rng.choice(PEOPLE_RU)
+            event, held = rng.choice(EVENTS_RU)
             mail = f"intl{fi}@partner{rng.randint(10, 999)}.example.ru"
             sections = [
-                (f"{ru}, {country_ru}", rng.choice(_HISTORY_RU).format(p=ru, y=since, f=field_ru)),
+                (f"{ru}, {country_ru}", rng.choice(HISTORY_RU).format(p=ru, y=since, f=field_ru)),
                 ("Соглашения", f"{sentence} Документ охватывает совместные исследования в области "
                  f"{field_ru}, академическую мобильность и обмен публикациями. Ход работы "
                  "ежегодно рассматривает совместная рабочая группа."),
-                ("Совместные программы", _PROGRAMME_RU.format(f=field_ru, n=people,
-                                                              topic=rng.choice(_TOPICS_RU))),
+                ("Совместные программы", PROGRAMME_RU.format(f=field_ru, n=people,
+                                                              topic=rng.choice(TOPICS_RU))),
                 ("Мероприятия", f"{event} в области {field_ru} {held} в городе "
                  f"{city_ru} ({country_ru}) {_ru_day(event_day)}; участвовали {people * 3} "
                  f"специалистов из {rng.randint(3, 25)} стран."),
-                ("Контакты", f"{rng.choice(_ROLES_RU).capitalize()}: {person}\n"
+                ("Контакты", f"{rng.choice(ROLES_RU).capitalize()}: {person}\n"
                  f"E-mail: {mail}\nТел. +7 ({rng.randint(300, 999)}) {rng.randint(100, 999)}-"
                  f"{rng.randint(10, 99)}-{rng.randint(10, 99)}"),
             ]  # fmt: skip
