@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,12 +25,12 @@ from typing import Literal, TextIO, get_args
 
 from assistant.answering.models import Answer
 from assistant.retrieval.audience import Audience
+from vectorstore.sqlite_files import open_database
 
 logger = logging.getLogger(__name__)
 
 FEEDBACK_FILE = "feedback.sqlite3"
 MAX_COMMENT_CHARS = 2000
-BUSY_TIMEOUT_MS = 30_000
 
 Rating = Literal["up", "down"]
 RATINGS: tuple[str, ...] = get_args(Rating)
@@ -107,19 +106,8 @@ class FeedbackStore:
     """
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
+        self._conn = open_database(path, _SCHEMA)
         self._lock = threading.Lock()
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-        except BaseException:
-            self._conn.close()
-            raise
 
     def record_answer(
         self, answer: Answer, *, question: str, audience: Audience, channel: str

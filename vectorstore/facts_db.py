@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vectorstore.records import ChunkRecord, DocumentRecord, Visibility, parse_visibility
+from vectorstore.sqlite_files import immediate_transaction, open_database
 
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -151,16 +152,11 @@ class FactsDB:
     """A thread-safe handle on the SQLite facts database (WAL mode)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=30.0
-        )
+        self._conn = open_database(path)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
-        self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
         self._migrate()
 
     def _migrate(self) -> None:
@@ -180,14 +176,8 @@ class FactsDB:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction (BEGIN IMMEDIATE): all of it commits, or none of it."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with immediate_transaction(self._conn, self._lock) as conn:
+            yield conn
 
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

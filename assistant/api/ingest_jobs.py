@@ -17,8 +17,8 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from vectorstore.records import Visibility
+from vectorstore.sqlite_files import immediate_transaction, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -130,20 +131,13 @@ class JobStore:
     """The jobs table; safe to use from several threads and several processes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._pid = os.getpid()
         self._started = _start_time(self._pid)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, isolation_level=None, timeout=30.0
-        )
+        self._conn = open_database(path, [_SCHEMA])
         self._conn.row_factory = sqlite3.Row
         try:
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
             self.mark_interrupted()
         except BaseException:
             self._conn.close()
@@ -154,16 +148,8 @@ class JobStore:
         with self._lock:
             self._conn.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate_transaction(self._conn, self._lock)
 
     def create(
         self, visibility: Visibility, folder: str, files: Sequence[str], paths: Sequence[Path]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from starlette.types import Scope
+
+from vectorstore.sqlite_files import open_database
 
 logger = logging.getLogger(__name__)
 
@@ -74,22 +75,10 @@ class RateLimiter:
     """
 
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
         self._next_prune = 0.0
-        self._conn = sqlite3.connect(
-            path, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
-        )
-        try:
-            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            for statement in _SCHEMA:
-                self._conn.execute(statement)
-        except BaseException:
-            self._conn.close()
-            raise
+        self._conn = open_database(path, _SCHEMA, busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
 
     def check(self, key: str, rate_per_minute: int) -> RateDecision:
         """Count one request of `key` against `rate_per_minute` (0 = unlimited, nothing stored).

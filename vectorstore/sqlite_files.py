@@ -1,0 +1,51 @@
+"""Opening the project's SQLite files the one way they are all used.
+
+Every store (facts, ingest jobs, feedback, rate limits) is shared by threads and by several
+processes (API workers, the bot, `coop ingest`): autocommit mode with explicit transactions,
+WAL so readers never wait for a writer, and a busy timeout so writers queue instead of failing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def open_database(
+    path: Path, schema: Sequence[str] = (), *, busy_timeout_s: float = BUSY_TIMEOUT_S
+) -> sqlite3.Connection:
+    """A connection to `path` (its folder created) with the schema scripts applied; closed
+    again if any of that fails."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(
+        path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        for script in schema:
+            conn.executescript(script)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextmanager
+def immediate_transaction(
+    conn: sqlite3.Connection, lock: AbstractContextManager[object]
+) -> Iterator[sqlite3.Connection]:
+    """One write transaction (BEGIN IMMEDIATE) under `lock`: all of it commits, or none."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
