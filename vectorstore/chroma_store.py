@@ -120,13 +120,12 @@ class ChunkVectors:
         return int(self._collection(visibility).count())
 
     def query(self, visibility: Visibility, vector: Vectors, k: int) -> list[tuple[str, float]]:
-        """The k nearest chunk ids with their cosine distance, nearest first."""
-        collection = self._collection(visibility)
-        total = collection.count()
-        if total == 0 or k <= 0:
+        """The k nearest chunk ids with their cosine distance, nearest first (fewer when the
+        collection holds fewer; Chroma allows that, so no count is asked first)."""
+        if k <= 0:
             return []
-        result = collection.query(
-            query_embeddings=[vector], n_results=min(k, total), include=["distances"]
+        result = self._collection(visibility).query(
+            query_embeddings=[vector], n_results=k, include=["distances"]
         )
         ids = result["ids"][0]
         distances = (result.get("distances") or [[0.0] * len(ids)])[0]

@@ -128,7 +128,7 @@ class LexicalIndex:
         if not tokens:
             return []
         documents, scores = self._model.retrieve(
-            [tokens], k=min(k, len(self._ids)), show_progress=False, n_threads=1
+            [tokens], k=min(k, len(self._ids)), show_progress=False, n_threads=0
         )
         hits: list[tuple[str, float]] = []
         for index, score in zip(np.asarray(documents)[0], np.asarray(scores)[0], strict=True):

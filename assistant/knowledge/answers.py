@@ -7,14 +7,13 @@ from collections.abc import Callable
 from datetime import date
 
 from assistant.answering.models import Answer, Citation, Language, viewer_url
-from assistant.knowledge.countries import find_country, same_country
-from assistant.knowledge.merging import MergedAgreement, merge_agreements
+from assistant.knowledge.catalog import Catalog, CatalogCache
+from assistant.knowledge.merging import MergedAgreement
 from assistant.knowledge.periods import Period
 from assistant.knowledge.router import StructuredQuery
 from assistant.retrieval.audience import Audience, visibilities_for
-from assistant.retrieval.question_analysis import term_present
 from vectorstore.facts_db import FactsDB
-from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreements, list_contacts
+from vectorstore.facts_store import StoredAgreement
 
 MAX_ROWS = 25
 _Others = dict[int, tuple[StoredAgreement, ...]]
@@ -32,22 +31,32 @@ class KnowledgeAnswerer:
     def __init__(self, facts: FactsDB, today: Callable[[], date]) -> None:
         self._facts = facts
         self._today = today
+        self._catalogs = CatalogCache(facts)
+
+    def warm(self, audience: Audience) -> None:
+        """Build the audience's catalog now rather than on its first question."""
+        self._catalogs.get(visibilities_for(audience))
 
     def answer(
         self, query: StructuredQuery, language: Language, audience: Audience
     ) -> Answer | None:
         """The answer, or None when the facts hold nothing for this question (then similarity
         search may do better)."""
-        visibilities = visibilities_for(audience)
+        catalog = self._catalogs.get(visibilities_for(audience))
         if query.intent == "contacts":
-            return self._contacts(query, language, list_contacts(self._facts, visibilities))
-        merged = merge_agreements(list_agreements(self._facts, visibilities))
+            return self._contacts(query, language, catalog)
+        merged = catalog.merged
         if query.partner_terms:
-            merged = [m for m in merged if any(_names(a, query.partner_terms) for a in _all(m))]
+            merged = catalog.with_partner(query.partner_terms)
             if not merged:
                 return None  # a partner the facts do not know: the pages may still mention it
         if query.country:
-            merged = [m for m in merged if any(_in_country(a, query.country) for a in _all(m))]
+            in_country = catalog.country_ids(query.country)
+            if len(merged) == len(catalog.merged):  # no partner filter: the index alone decides
+                merged = [catalog.merged[i] for i in sorted(in_country)]
+            else:
+                wanted = {id(catalog.merged[i]) for i in in_country}
+                merged = [m for m in merged if id(m) in wanted]
             if not merged and query.intent == "country":
                 return None
         agreements = [m.primary for m in merged]
@@ -154,18 +163,12 @@ class KnowledgeAnswerer:
         return self._finish("\n".join([head, *lines]), citations, language, found=True)
 
     def _contacts(
-        self, query: StructuredQuery, language: Language, contacts: list[StoredContact]
+        self, query: StructuredQuery, language: Language, catalog: Catalog
     ) -> Answer | None:
-        words = {w for w in _words(query.topic) if len(w) > 3}
+        stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
         scored = []
-        for contact in contacts:
-            text = self._evidence_text(
-                contact.doc_id, contact.fact.evidence_start, contact.fact.evidence_end
-            )
-            haystack = " ".join(
-                filter(None, [text, contact.fact.role, contact.fact.organisation, contact.title])
-            ).lower()
-            score = sum(1 for w in words if w[:5] in haystack)
+        for contact, haystack in zip(catalog.contacts, catalog.contact_texts, strict=True):
+            score = sum(1 for stem in stems if stem in haystack)
             if score:
                 scored.append((score, contact))
         if not scored:
@@ -206,10 +209,6 @@ class KnowledgeAnswerer:
         parts.append(_ending(fact.ends_on, fact.ends_precision, language, today))
         return "".join(parts) + f" {marker}"
 
-    def _evidence_text(self, doc_id: str, start: int, end: int) -> str:
-        document = self._facts.get_document(doc_id)
-        return document.text[start:end] if document else ""
-
     def _cite(self, doc_id: str, start: int, end: int, citations: list[Citation]) -> str:
         for citation in citations:
             if citation.doc_id == doc_id and citation.start == start and citation.end == end:
@@ -238,21 +237,8 @@ class KnowledgeAnswerer:
         )
 
 
-def _names(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
-    """Whether the partner's name contains every name the question gives."""
-    words = set(re.findall(r"\w+", stored.fact.partner.lower()))
-    return all(term_present(term, words) for term in terms)
-
-
 def _all(merged: MergedAgreement) -> tuple[StoredAgreement, ...]:
     return (merged.primary, *merged.others)
-
-
-def _in_country(stored: StoredAgreement, country: str) -> bool:
-    fact = stored.fact
-    if same_country(fact.country, country):
-        return True
-    return fact.country is None and find_country(fact.partner) == country
 
 
 def _overlaps(stored: StoredAgreement, period: Period) -> bool:

@@ -1,0 +1,169 @@
+"""What structured answers search, built once per index generation instead of per question.
+
+Reading every agreement from SQLite and merging the mentions costs time that grows with the
+corpus (at 10,000 chunks, tens of milliseconds per question). A `Catalog` holds the merged
+agreements of one set of visibilities, with indexes over partner-name words and countries, and
+the contacts with the text each is matched on. It is rebuilt when an ingest switches what is
+served: the facts database records a new lexical-index generation for every visibility whose
+documents changed, in the same transaction as the facts, so those generations name the facts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from assistant.knowledge.countries import find_country
+from assistant.knowledge.merging import MergedAgreement, merge_agreements
+from assistant.retrieval.question_analysis import term_present
+from ingest.sync import lexical_key
+from vectorstore.facts_db import FactsDB
+from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreements, list_contacts
+from vectorstore.records import Visibility
+
+_WORD = re.compile(r"\w+")
+MIN_PREFIX = 4  # as `term_present`: shorter terms and digits match whole words only
+
+CatalogKey = tuple[tuple[Visibility, ...], tuple[str | None, ...]]
+
+
+def partner_words(stored: StoredAgreement) -> set[str]:
+    """The lower-cased words of a mention's partner name."""
+    return set(_WORD.findall(stored.fact.partner.lower()))
+
+
+def names_partner(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
+    """Whether the partner's name contains every name the question gives."""
+    words = partner_words(stored)
+    return all(term_present(term, words) for term in terms)
+
+
+def resolved_country(stored: StoredAgreement) -> str | None:
+    """The country a mention is in: the one it states, else one named in the partner's name."""
+    fact = stored.fact
+    if fact.country:
+        return find_country(fact.country)
+    if fact.country is None:
+        return find_country(fact.partner)
+    return None
+
+
+@dataclass
+class Catalog:
+    """Merged agreements and contacts of some visibilities, with lookup indexes."""
+
+    key: CatalogKey
+    merged: list[MergedAgreement]
+    contacts: list[StoredContact]
+    contact_texts: list[str]
+    _by_word: dict[str, list[int]] = field(default_factory=dict)
+    _words: list[str] = field(default_factory=list)
+    _by_country: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        key: CatalogKey,
+        agreements: list[StoredAgreement],
+        contacts: list[StoredContact],
+        contact_texts: list[str],
+    ) -> Catalog:
+        catalog = cls(key, merge_agreements(agreements), contacts, contact_texts)
+        by_word: dict[str, set[int]] = {}
+        by_country: dict[str, set[int]] = {}
+        for index, merged in enumerate(catalog.merged):
+            for stored in (merged.primary, *merged.others):
+                for word in partner_words(stored):
+                    by_word.setdefault(word, set()).add(index)
+                country = resolved_country(stored)
+                if country:
+                    by_country.setdefault(country, set()).add(index)
+        catalog._by_word = {word: sorted(ids) for word, ids in by_word.items()}
+        catalog._words = sorted(by_word)
+        catalog._by_country = {country: sorted(ids) for country, ids in by_country.items()}
+        return catalog
+
+    def _matching_words(self, term: str) -> Iterable[str]:
+        """Vocabulary words `term_present(term, {word})` accepts, found without a scan."""
+        if term in self._by_word:
+            yield term
+        if len(term) < MIN_PREFIX or term.isdigit():
+            return
+        start = bisect.bisect_left(self._words, term)  # words starting with the term
+        for word in self._words[start:]:
+            if not word.startswith(term):
+                break
+            if word != term:
+                yield word
+        for end in range(MIN_PREFIX, len(term)):  # words the term starts with
+            if term[:end] in self._by_word:
+                yield term[:end]
+
+    def with_partner(self, terms: tuple[str, ...]) -> list[MergedAgreement]:
+        """Agreements one of whose mentions names every term, in catalog order."""
+        candidates: set[int] | None = None
+        for term in terms:
+            found = {i for word in self._matching_words(term) for i in self._by_word[word]}
+            candidates = found if candidates is None else candidates & found
+            if not candidates:
+                return []
+        if candidates is None:
+            return list(self.merged)
+        return [
+            self.merged[i]
+            for i in sorted(candidates)
+            if any(
+                names_partner(s, terms) for s in (self.merged[i].primary, *self.merged[i].others)
+            )
+        ]
+
+    def country_ids(self, country: str) -> set[int]:
+        """Positions of the agreements with a mention in `country`."""
+        return set(self._by_country.get(country, ()))
+
+
+class CatalogCache:
+    """The current catalog per set of visibilities; thread-safe, rebuilt after an ingest."""
+
+    def __init__(self, facts: FactsDB) -> None:
+        self._facts = facts
+        self._catalogs: dict[tuple[Visibility, ...], Catalog] = {}
+        self._lock = threading.Lock()
+
+    def key(self, visibilities: tuple[Visibility, ...]) -> CatalogKey:
+        return visibilities, tuple(self._facts.get_meta(lexical_key(v)) for v in visibilities)
+
+    def get(self, visibilities: tuple[Visibility, ...]) -> Catalog:
+        """The catalog for what `visibilities` serve now."""
+        key = self.key(visibilities)
+        cached = self._catalogs.get(visibilities)
+        if cached is not None and cached.key == key:
+            return cached
+        with self._lock:  # one build at a time; others wait for it rather than repeat it
+            cached = self._catalogs.get(visibilities)
+            if cached is not None and cached.key == key:
+                return cached
+            catalog = self._build(key)
+            self._catalogs[visibilities] = catalog
+            return catalog
+
+    def _build(self, key: CatalogKey) -> Catalog:
+        visibilities = key[0]
+        agreements = list_agreements(self._facts, visibilities)
+        contacts = list_contacts(self._facts, visibilities)
+        texts: dict[str, str] = {}
+        contact_texts = []
+        for contact in contacts:
+            if contact.doc_id not in texts:
+                document = self._facts.get_document(contact.doc_id)
+                texts[contact.doc_id] = document.text if document else ""
+            fact = contact.fact
+            evidence = texts[contact.doc_id][fact.evidence_start : fact.evidence_end]
+            haystack = " ".join(
+                filter(None, [evidence, fact.role, fact.organisation, contact.title])
+            )
+            contact_texts.append(haystack.lower())
+        return Catalog.build(key, agreements, contacts, contact_texts)
