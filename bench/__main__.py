@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from bench.ask_bench import run_ask_bench
 from bench.ingest_bench import run_ingest_bench
+from bench.report import write_report
 from bench.scale_bench import run_scale_bench
 from bench.throughput_bench import run_throughput_bench
 
@@ -25,17 +27,46 @@ def main() -> None:
     )
     parser.add_argument(
         "--sizes",
-        default="1000,10000",
-        help="scale benchmark: corpus sizes in chunks, comma-separated (100000 allowed)",
+        default="1000,10000,100000",
+        help="scale benchmark: corpus sizes in chunks, comma-separated (builds are kept in "
+        "--workdir: the first run at 100k ingests for over an hour on 2 cores)",
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="only write docs/benchmarks.md (and its plot) from bench/results/",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=None,
+        help="scale benchmark: where corpora and indexes are built and kept for later runs "
+        "(default: var/bench, or $COOP_BENCH_DIR)",
+    )
+    parser.add_argument(
+        "--build-only",
+        action="store_true",
+        help="scale benchmark: build the sizes, measure nothing",
+    )
+    parser.add_argument(
+        "--naive-max",
+        type=int,
+        default=50_000,
+        help="scale benchmark: largest size (chunks) the naive pipeline is built for",
     )
     parser.add_argument(
         "--model",
-        default=None,
-        help="scale benchmark: embedding model (default: the configured default; `bundled` is "
-        "MiniLM alone, for quick runs)",
+        default="bundled",
+        help="scale benchmark: embedding model (default `bundled`, MiniLM alone, so that 100k "
+        "chunks build in about an hour and a half; `bundled+use-multilingual` is the served "
+        "default pair)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    if args.report:
+        print(f"wrote {write_report()}")
+        return
     if args.only in (None, "ask"):
         run_ask_bench()
     if args.only in (None, "throughput"):
@@ -44,7 +75,15 @@ def main() -> None:
         run_ingest_bench(copies=args.copies, runs=args.runs or 3)
     if args.only in (None, "scale"):
         sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
-        run_scale_bench(sizes, runs=args.runs or 1, model=args.model)
+        run_scale_bench(
+            sizes,
+            model=args.model,
+            workdir=args.workdir,
+            naive_max=args.naive_max,
+            build_only=args.build_only,
+        )
+    if args.only in (None, "scale", "throughput") and not args.build_only:
+        print(f"wrote {write_report()}")
 
 
 if __name__ == "__main__":

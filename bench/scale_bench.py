@@ -1,16 +1,22 @@
-"""Ingest and question latency at growing corpus sizes, against the floor and a naive pipeline.
+"""Ingest, question latency, memory and start-up at growing corpus sizes, side by side with the
+floor and a naive pipeline.
 
-For each size, on a synthetic corpus from `bench.corpus_generator` (same seed at every size):
-- ingest: `IngestService.ingest` (chunks/s) against the floor, `encode_passages` over exactly
-  the chunk texts the ingest produced, in the ingest's batch size;
-- re-ingest of the unchanged corpus (no embedding), and with one file changed;
-- warm question latency (p50/p95) of the floor (one query embedding plus one Chroma top-k),
-  `AssistantService.ask` in process, and the naive LangChain pipeline of `coop eval` (its own
-  splitter and in-memory Chroma over the same documents, top-4); structured agreement
-  questions ("Which agreements expire this year?") in process;
-- whether the expected file is cited (ours) or retrieved (naive) for the expiry questions;
-- the process's peak RSS after the size.
-Writes `bench/results/scale.json` and prints a table with ratios.
+For each size, on a synthetic corpus from `bench.corpus_generator` (same seed at every size;
+every fifth file is internal, the rest public):
+- build (kept in `--workdir` and reused by later runs with the same model and seed):
+  - ingest: `IngestService.ingest` (chunks/s) against the floor, `encode_passages` over the
+    chunk texts the ingest produced, in the ingest's batch size (all of them up to
+    `FLOOR_SAMPLE`, else an evenly spaced sample of that many: the rate is per chunk);
+  - re-ingest of the unchanged corpus (no embedding), then with one file changed;
+- questions, in process, warm, `QUERY_PASSES` passes (medians of the passes' p50 and p95):
+  - the floor (one query embedding plus one Chroma top-k), `AssistantService.ask` for a
+    visitor and for staff (who search the internal collection too), structured agreement
+    questions, and the naive LangChain pipeline of `coop eval` (its own splitter 1000/200
+    and in-memory Chroma over the public documents, top-4; skipped above `--naive-max`);
+- over HTTP: `coop serve` on the built index: seconds from start to `/readyz` 200, warm
+  `POST /v1/ask` p50/p95 for a visitor and for staff, and the server's peak RSS.
+Writes `bench/results/scale.json` and prints a table with ratios; `python -m bench --report`
+turns the results into `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
@@ -19,28 +25,37 @@ import json
 import os
 import platform
 import resource
+import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from assistant.answering.factory import build_assistant
 from assistant.evaluation.naive_baseline import NaiveRetriever
 from assistant.resources import Resources, open_resources
 from assistant.settings import EmbeddingsSettings, Settings
-from bench.ask_bench import RESULTS, _percentiles
-from bench.corpus_generator import CorpusInfo, generate_corpus
+from bench.ask_bench import RESULTS, _free_port, _percentiles, _wait_ready
+from bench.corpus_generator import GeneratedQuestion, generate_corpus
+from bench.throughput_bench import _serve, _stop
 from ingest.language import detect_language
 from ingest.sync import EMBED_BATCH, IngestService
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, configure_offline
 
+BUILD_VERSION = 2  # bump when the build's layout or measures change
 QUESTIONS_PER_SIZE = 60
+QUERY_PASSES = 3
+FLOOR_SAMPLE = 2000
+INTERNAL_EVERY = 5  # every fifth generated file is internal
 TOP_K = 8  # what the floor asks Chroma for, as in ask_bench
+STAFF_KEY = "bench-staff-key"
 
 
 def _peak_rss_mb() -> float:
@@ -49,135 +64,128 @@ def _peak_rss_mb() -> float:
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
+def _process_peak_rss_mb(pid: int) -> float | None:
+    """Another process's peak RSS (VmHWM), where /proc tells it."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
 
 
-def _latencies(questions: list[str], action: Callable[[str], object]) -> list[float]:
-    """One warm-up pass over `questions`, then the timed pass."""
+def _passes(questions: list[str], action: Callable[[str], object]) -> dict[str, float]:
+    """One warm-up pass, then `QUERY_PASSES` timed passes; medians of their p50 and p95."""
     for question in questions:
         action(question)
-    samples: list[float] = []
-    for question in questions:
-        started = time.perf_counter()
-        action(question)
-        samples.append(time.perf_counter() - started)
-    return samples
+    rows = []
+    for _ in range(QUERY_PASSES):
+        samples = []
+        for question in questions:
+            started = time.perf_counter()
+            action(question)
+            samples.append(time.perf_counter() - started)
+        rows.append(_percentiles(samples))
+    return {key: statistics.median(row[key] for row in rows) for key in rows[0]}
 
 
-def _ingest_part(
-    corpus: Path, settings: Settings, embedder: Embedder, info: CorpusInfo
-) -> tuple[dict[str, float], dict[str, Any]]:
-    """Ingest measures, then question latencies, over one freshly ingested data dir."""
+def _settings(var: Path, model: str, today: date) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None, data_dir=var, embeddings=EmbeddingsSettings(model=model), today=today
+    )
+
+
+# --- build ------------------------------------------------------------------------------------
+def _split(corpus: Path) -> tuple[Path, Path, set[str]]:
+    """Move every `INTERNAL_EVERY`-th file (by generation order) under `internal/`."""
+    public, internal = corpus / "public", corpus / "internal"
+    internal_files: set[str] = set()
+    files = sorted(p for p in public.rglob("*") if p.is_file())
+    for number, path in enumerate(files):
+        if number % INTERNAL_EVERY == INTERNAL_EVERY - 1:
+            relative = path.relative_to(public)
+            target = internal / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(target)
+            internal_files.add(relative.as_posix())
+    return public, internal, internal_files
+
+
+def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -> dict[str, Any]:
+    """Generate, ingest and measure the ingest of one size into `folder` (replacing it)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    started = time.perf_counter()
+    info = generate_corpus(folder / "corpus" / "public", chunks=size, seed=seed)
+    generate_s = time.perf_counter() - started
+    public, internal, internal_files = _split(folder / "corpus")
+    settings = _settings(folder / "var", model, info.today)
     resources = open_resources(settings, embedder=embedder)
     try:
         service = IngestService(
             settings, resources.facts, resources.vectors, resources.lexical, embedder
         )
         started = time.perf_counter()
-        report = service.ingest([corpus], "public")
+        reports = [service.ingest([public], "public"), service.ingest([internal], "internal")]
         ingest_s = time.perf_counter() - started
-        if report.failed:
-            raise RuntimeError(f"{len(report.failed)} generated files failed to ingest")
-        states = [s for s in resources.facts.file_states().values() if s.doc_id]
+        failed = [o for r in reports for o in r.failed]
+        if failed:
+            raise RuntimeError(f"{len(failed)} generated files failed to ingest: {failed[:3]}")
+        embedded = sum(r.embedded_chunks for r in reports)
         texts = [
             chunk.embedding_text()
-            for state in states
+            for state in resources.facts.file_states().values()
             if state.doc_id
             for chunk in resources.facts.document_chunks(state.doc_id)
         ]
+        step = max(1, len(texts) // FLOOR_SAMPLE)
+        sample = texts[::step][:FLOOR_SAMPLE]
         started = time.perf_counter()
-        for begin in range(0, len(texts), EMBED_BATCH):
-            embedder.encode_passages(texts[begin : begin + EMBED_BATCH])
+        for begin in range(0, len(sample), EMBED_BATCH):
+            embedder.encode_passages(sample[begin : begin + EMBED_BATCH])
         floor_s = time.perf_counter() - started
-        reingest_s = _timed(lambda: service.ingest([corpus], "public"))
-        victim = corpus / next(name for name in info.files if name.endswith(".txt"))
+        reingest_s = _timed(
+            lambda: (service.ingest([public], "public"), service.ingest([internal], "internal"))
+        )
+        victim = next(p for p in sorted(public.rglob("*.txt")))
         victim.write_text(victim.read_text(encoding="utf-8") + "\nA changed line.\n", "utf-8")
-        changed = service.ingest([corpus], "public")
-        one_changed_s = changed.seconds
+        changed = service.ingest([public], "public")
         if changed.count("updated") != 1:
             raise RuntimeError("changing one file did not update exactly one file")
         files = len(info.files)
         ingest = {
             "files": files,
-            "chunks": report.embedded_chunks,
+            "internal_files": len(internal_files),
+            "chunks": embedded,
             "ingest_s": ingest_s,
-            "ingest_chunks_per_s": report.embedded_chunks / ingest_s,
-            "floor_s": floor_s,
-            "floor_chunks_per_s": len(texts) / floor_s,
-            "ratio_ingest_to_floor": (report.embedded_chunks / ingest_s) / (len(texts) / floor_s),
+            "ingest_chunks_per_s": embedded / ingest_s,
+            "floor_sample": len(sample),
+            "floor_chunks_per_s": len(sample) / floor_s,
+            "ratio_ingest_to_floor": (embedded / ingest_s) / (len(sample) / floor_s),
             "reingest_unchanged_s": reingest_s,
             "reingest_s_per_1000_files": reingest_s * 1000 / files,
-            "one_changed_file_s": one_changed_s,
+            "one_changed_file_s": changed.seconds,
+            "build_peak_rss_mb": _peak_rss_mb(),
         }
-        query = _query_part(resources, embedder, info)
     finally:
         resources.close()
-    return ingest, query
-
-
-def _query_part(resources: Resources, embedder: Embedder, info: CorpusInfo) -> dict[str, Any]:
-    assistant = build_assistant(resources)
-    expiry = [q for q in info.questions if q.kind == "expiry"][:QUESTIONS_PER_SIZE]
-    structured = [q.question for q in info.questions if q.kind == "structured"]
-    asked = [q.question for q in expiry]
-
-    def floor(question: str) -> None:
-        vector = assistant.searcher.query_vector(question, detect_language(question))
-        resources.vectors.query("public", vector, TOP_K)
-
-    floor_s = _latencies(asked, floor)
-    ours_s = _latencies(asked, lambda q: assistant.ask(q, "public"))
-    structured_s = _latencies(structured, lambda q: assistant.ask(q, "public"))
-    modes = [assistant.ask(q, "public").mode for q in structured]
-    ours_hits = sum(
-        any(c.source.endswith(q.file or "?") for c in assistant.ask(q.question, "public").citations)
-        for q in expiry
-    )
-    documents = [
-        document
-        for state in resources.facts.file_states().values()
-        if state.doc_id and (document := resources.facts.get_document(state.doc_id))
+    questions = [
+        {**asdict(q), "internal": (q.file or "") in internal_files} for q in info.questions
     ]
-    started = time.perf_counter()
-    naive = NaiveRetriever(embedder, documents)
-    naive_build_s = time.perf_counter() - started
-    naive_s = _latencies(asked, naive.search)
-    naive_hits = sum(
-        any(source.endswith(q.file or "?") for _, source, _, _ in naive.search(q.question))
-        for q in expiry
-    )
     return {
-        "questions": len(asked),
-        "floor": _percentiles(floor_s),
-        "ask_in_process": _percentiles(ours_s),
-        "naive": _percentiles(naive_s),
-        "naive_chunks": naive.chunk_count,
-        "naive_build_s": naive_build_s,
-        "structured": {**_percentiles(structured_s), "questions": len(structured)},
-        "structured_modes": modes,
-        "expected_file_cited_ours": ours_hits / max(1, len(expiry)),
-        "expected_file_retrieved_naive_top4": naive_hits / max(1, len(expiry)),
-    }
-
-
-def _one_size(size: int, embedder: Embedder, model: str, seed: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="coop-scale-bench-") as tmp:
-        work = Path(tmp)
-        started = time.perf_counter()
-        info = generate_corpus(work / "corpus", chunks=size, seed=seed)
-        generate_s = time.perf_counter() - started
-        settings = Settings(  # type: ignore[call-arg]
-            _env_file=None,
-            data_dir=work / "var",
-            embeddings=EmbeddingsSettings(model=model),
-            today=info.today,
-        )
-        ingest, query = _ingest_part(work / "corpus", settings, embedder, info)
-    return {
+        "version": BUILD_VERSION,
+        "model": model,
+        "seed": seed,
         "target_chunks": size,
+        "today": info.today.isoformat(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "corpus": {
             "pages": info.pages,
             "registries": info.registries,
@@ -186,66 +194,217 @@ def _one_size(size: int, embedder: Embedder, model: str, seed: int) -> dict[str,
             "generate_s": generate_s,
         },
         "ingest": ingest,
-        "query": query,
-        "peak_rss_mb": _peak_rss_mb(),
+        "questions": questions,
     }
 
 
-def _median_runs(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    """The first run's record with every ingest measure replaced by its median over runs."""
-    merged = dict(samples[0])
-    merged["ingest"] = {
-        key: statistics.median(s["ingest"][key] for s in samples) for key in samples[0]["ingest"]
+def build_size(
+    workdir: Path, size: int, embedder: Embedder, model: str, seed: int
+) -> dict[str, Any]:
+    """The size's build record: reused from `workdir` when it matches, else built now."""
+    folder = workdir / str(size)
+    record_path = folder / "build.json"
+    if record_path.exists():
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+        if (record.get("version"), record.get("model"), record.get("seed")) == (
+            BUILD_VERSION,
+            model,
+            seed,
+        ):
+            print(f"{size} chunks: reusing the build of {record['date']}", flush=True)
+            return dict(record)
+    print(f"{size} chunks: building (generate, ingest, floor)…", flush=True)
+    record = _build(folder, size, embedder, model, seed)
+    record_path.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
+    ingest = record["ingest"]
+    print(
+        f"{size} chunks: ingest {ingest['ingest_chunks_per_s']:.1f} chunks/s, "
+        f"{ingest['ratio_ingest_to_floor']:.2f}x the floor",
+        flush=True,
+    )
+    return dict(record)
+
+
+# --- questions --------------------------------------------------------------------------------
+def _questions(record: dict[str, Any]) -> tuple[list[GeneratedQuestion], list[str], list[str]]:
+    expiry = [
+        GeneratedQuestion(**{k: v for k, v in q.items() if k not in ("internal", "ends_on")})
+        for q in record["questions"]
+        if q["kind"] == "expiry" and not q["internal"]
+    ][:QUESTIONS_PER_SIZE]
+    structured = [q["question"] for q in record["questions"] if q["kind"] == "structured"]
+    return expiry, [q.question for q in expiry], structured
+
+
+def _in_process(
+    folder: Path, record: dict[str, Any], embedder: Embedder, naive_max: int
+) -> dict[str, Any]:
+    model, today = record["model"], date.fromisoformat(record["today"])
+    resources: Resources = open_resources(
+        _settings(folder / "var", model, today), embedder=embedder
+    )
+    try:
+        assistant = build_assistant(resources)
+        expiry, asked, structured = _questions(record)
+        # The first structured question builds the catalog of merged agreements (once per
+        # index generation); the warm passes below reuse it.
+        first_structured_ms = _timed(lambda: assistant.ask(structured[0], "public")) * 1000
+
+        def floor(question: str) -> None:
+            vector = assistant.searcher.query_vector(question, detect_language(question))
+            resources.vectors.query("public", vector, TOP_K)
+
+        result: dict[str, Any] = {
+            "questions": len(asked),
+            "floor": _passes(asked, floor),
+            "ask_in_process": _passes(asked, lambda q: assistant.ask(q, "public")),
+            "ask_in_process_staff": _passes(asked, lambda q: assistant.ask(q, "staff")),
+            "structured": {
+                **_passes(structured, lambda q: assistant.ask(q, "public")),
+                "questions": len(structured),
+            },
+            "structured_first_ms": first_structured_ms,
+            "structured_modes": sorted({assistant.ask(q, "public").mode for q in structured}),
+        }
+        hits = sum(
+            any(
+                c.source.endswith(q.file or "?")
+                for c in assistant.ask(q.question, "public").citations
+            )
+            for q in expiry
+        )
+        result["expected_file_cited_ours"] = hits / max(1, len(expiry))
+        if record["ingest"]["chunks"] <= naive_max:
+            documents = [
+                document
+                for state in resources.facts.file_states().values()
+                if state.doc_id
+                and state.visibility == "public"
+                and (document := resources.facts.get_document(state.doc_id))
+            ]
+            started = time.perf_counter()
+            naive = NaiveRetriever(embedder, documents)
+            result["naive_build_s"] = time.perf_counter() - started
+            result["naive_chunks"] = naive.chunk_count
+            result["naive"] = _passes(asked, naive.search)
+            naive_hits = sum(
+                any(source.endswith(q.file or "?") for _, source, _, _ in naive.search(q.question))
+                for q in expiry
+            )
+            result["expected_file_retrieved_naive_top4"] = naive_hits / max(1, len(expiry))
+    finally:
+        resources.close()
+    return result
+
+
+def _over_http(folder: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """`coop serve` on the built index: start-up, warm `/v1/ask` latency, peak RSS."""
+    _, asked, _ = _questions(record)
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("COOP_")},
+        "COOP_DATA_DIR": str(folder / "var"),
+        "COOP_EMBEDDINGS__MODEL": record["model"],
+        "COOP_TODAY": record["today"],
+        "COOP_STAFF_API_KEYS": STAFF_KEY,
+        "COOP_API__RATE_PER_MINUTE": "0",
+        "COOP_API__STAFF_RATE_PER_MINUTE": "0",
+        "HF_HUB_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
     }
-    merged["runs"] = len(samples)
-    return merged
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    process = _serve(1, port, env, folder / "serve.log")
+    try:
+        _wait_ready(f"{base}/readyz", process)
+        ready_s = time.monotonic() - started
+        staff = {"Authorization": f"Bearer {STAFF_KEY}"}
+        with httpx.Client(base_url=base, timeout=120) as client:
+
+            def ask(question: str, headers: dict[str, str] | None = None) -> None:
+                response = client.post("/v1/ask", json={"question": question}, headers=headers)
+                response.raise_for_status()
+
+            visitor_ms = _passes(asked, ask)
+            staff_ms = _passes(asked, lambda q: ask(q, staff))
+        peak = _process_peak_rss_mb(process.pid)
+    finally:
+        _stop(process)
+    return {
+        "ready_s": ready_s,
+        "ask_http": visitor_ms,
+        "ask_http_staff": staff_ms,
+        "serve_peak_rss_mb": peak,
+    }
 
 
 def _print_table(result: dict[str, Any]) -> None:
     print(f"\nScale benchmark, model {result['model']} ({result['machine']['cores']} cores):")
     print(
         f"{'chunks':>7} {'files':>6} {'ours c/s':>9} {'floor c/s':>10} {'×floor':>7} "
-        f"{'reingest s':>11} {'s/1k files':>11} {'1 changed s':>12} {'RSS MB':>8}"
+        f"{'reingest s':>11} {'s/1k files':>11} {'1 changed s':>12} {'ready s':>8} {'RSS MB':>7}"
     )
     for row in result["sizes"]:
-        i = row["ingest"]
+        i, h = row["ingest"], row["http"]
         print(
             f"{i['chunks']:7.0f} {i['files']:6.0f} {i['ingest_chunks_per_s']:9.1f} "
             f"{i['floor_chunks_per_s']:10.1f} {i['ratio_ingest_to_floor']:7.2f} "
             f"{i['reingest_unchanged_s']:11.2f} {i['reingest_s_per_1000_files']:11.2f} "
-            f"{i['one_changed_file_s']:12.2f} {row['peak_rss_mb']:8.0f}"
+            f"{i['one_changed_file_s']:12.2f} {h['ready_s']:8.1f} "
+            f"{h['serve_peak_rss_mb'] or 0:7.0f}"
         )
     print(f"\n{'chunks':>7} {'what':<22} {'p50 ms':>8} {'p95 ms':>8} {'×floor':>7} {'×naive':>7}")
     for row in result["sizes"]:
-        q = row["query"]
-        floor, naive = q["floor"]["p50_ms"], q["naive"]["p50_ms"]
-        for name in ("floor", "ask_in_process", "naive", "structured"):
+        q = {**row["query"], **row["http"]}
+        floor = q["floor"]["p50_ms"]
+        naive = q["naive"]["p50_ms"] if "naive" in q else None
+        names = ("floor", "ask_in_process", "ask_in_process_staff", "naive", "structured")
+        for name in (*names, "ask_http", "ask_http_staff"):
+            if name not in q:
+                continue
             p = q[name]
+            versus_naive = f"{p['p50_ms'] / naive:7.2f}" if naive else f"{'-':>7}"
             print(
                 f"{row['ingest']['chunks']:7.0f} {name:<22} {p['p50_ms']:8.1f} {p['p95_ms']:8.1f} "
-                f"{p['p50_ms'] / floor:7.2f} {p['p50_ms'] / naive:7.2f}"
+                f"{p['p50_ms'] / floor:7.2f} {versus_naive}"
             )
-        print(
-            f"{'':7} expected file: cited by ours {q['expected_file_cited_ours']:.0%}, "
-            f"in naive top-4 {q['expected_file_retrieved_naive_top4']:.0%}; structured modes: "
-            f"{', '.join(sorted(set(q['structured_modes'])))}"
-        )
 
 
 def run_scale_bench(
-    sizes: list[int], runs: int = 1, model: str | None = None, seed: int = 0
+    sizes: list[int],
+    *,
+    model: str | None = None,
+    seed: int = 0,
+    workdir: Path | None = None,
+    naive_max: int = 50_000,
+    build_only: bool = False,
 ) -> dict[str, Any]:
-    """Measure every size (`runs` times; ingest medians), print, write `scale.json`."""
+    """Build (or reuse) and measure every size; print, write `scale.json`."""
     configure_offline()
     model = model or EmbeddingsSettings().model
+    workdir = workdir or Path(os.environ.get("COOP_BENCH_DIR", "var/bench"))
     embedder = build_embedder(EmbeddingsSettings(model=model))
     embedder.encode_passages(["warm-up"])
     rows = []
     for size in sizes:
-        samples = [_one_size(size, embedder, model, seed) for _ in range(max(1, runs))]
-        rows.append(_median_runs(samples))
-        ingest = rows[-1]["ingest"]
-        print(f"{size} chunks: ingest {ingest['ingest_chunks_per_s']:.0f} chunks/s", flush=True)
+        record = build_size(workdir, size, embedder, model, seed)
+        if build_only:
+            continue
+        folder = workdir / str(size)
+        print(f"{size} chunks: questions in process…", flush=True)
+        query = _in_process(folder, record, embedder, naive_max)
+        print(f"{size} chunks: questions over HTTP…", flush=True)
+        http = _over_http(folder, record)
+        rows.append(
+            {
+                "target_chunks": size,
+                "built": record["date"],
+                "corpus": record["corpus"],
+                "ingest": record["ingest"],
+                "query": query,
+                "http": http,
+            }
+        )
     result = {
         "benchmark": "scale",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -258,7 +417,8 @@ def run_scale_bench(
         },
         "sizes": rows,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    _print_table(result)
+    if rows:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        _print_table(result)
     return result

@@ -1,0 +1,70 @@
+"""The benchmark page is generated from results: ratios and targets come out of the numbers."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import report
+
+
+def _row(chunks: int, ours: float, naive: float | None, floor: float) -> dict[str, Any]:
+    def p(value: float) -> dict[str, float]:
+        return {"p50_ms": value, "p95_ms": value * 2}
+
+    query: dict[str, Any] = {
+        "floor": p(floor),
+        "ask_in_process": p(ours),
+        "ask_in_process_staff": p(ours + 1),
+        "structured": p(3.0),
+        "structured_first_ms": 250.0,
+    }
+    if naive is not None:
+        query["naive"] = p(naive)
+    return {
+        "ingest": {
+            "chunks": chunks,
+            "files": chunks // 5,
+            "ingest_chunks_per_s": 20.0,
+            "floor_chunks_per_s": 21.0,
+            "ratio_ingest_to_floor": 20 / 21,
+            "reingest_s_per_1000_files": 0.1,
+            "one_changed_file_s": 0.5,
+            "floor_sample": 2000,
+        },
+        "query": query,
+        "http": {
+            "ready_s": 7.0,
+            "serve_peak_rss_mb": 900.0,
+            "ask_http": p(ours + 5),
+            "ask_http_staff": p(ours + 6),
+        },
+    }
+
+
+def test_the_page_states_ratios_and_which_targets_are_met(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    scale = {
+        "date": "2026-11-25", "model": "bundled", "seed": 0,
+        "machine": {"cores": 2, "cpu": "x86_64", "python": "3.11"},
+        "sizes": [_row(1000, 18.0, 15.0, 14.0), _row(100_000, 30.0, None, 14.0)],
+    }  # fmt: skip
+    (results / "scale.json").write_text(__import__("json").dumps(scale), encoding="utf-8")
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "DOCS", tmp_path)
+    page = report.write_report().read_text(encoding="utf-8")
+    assert (
+        "| 1,000 | 14.0 / 28.0 | 18.0 / 36.0 | 19.0 / 38.0 | 15.0 / 30.0 | 1.29× | 1.20× |" in page
+    )
+    # 30 ms against a 14 ms floor at 100k is 2.14×: the target is reported as missed.
+    assert "| question p50 within 2× the floor at 100k chunks | 100k: 2.14× | no |" in page
+    # The naive pipeline was not built at 100k: that size cannot count as meeting the target.
+    assert "100k: not measured | no |" in page
+    svg = ET.fromstring((tmp_path / report.PLOT).read_text(encoding="utf-8"))
+    assert len(svg.findall("{http://www.w3.org/2000/svg}polyline")) == 4
