@@ -126,6 +126,15 @@ class AssistantService:
         self._sessions = sessions
         self._policy = policy
 
+    def warm(self) -> None:
+        """Load now what the first question would otherwise wait for: the model's first pass,
+        each collection's vector index, the lexical indexes and the agreements catalogs."""
+        vector = self.searcher.query_vector("warm-up", "en")
+        self.searcher.search("warm-up", "staff", query_vector=vector)
+        if self._knowledge is not None:
+            for audience in ("public", "staff"):
+                self._knowledge.warm(audience)  # both audiences' catalogs
+
     def ask(
         self,
         question: str,

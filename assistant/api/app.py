@@ -60,6 +60,7 @@ class _Startup:
         try:
             sessions = SessionStore(resources.settings.data_dir / SESSIONS_FILE)
             assistant: AssistantService = build_assistant(resources, sessions)
+            assistant.warm()  # ready means the first question is as fast as the next
         except BaseException:
             if sessions is not None:
                 sessions.close()
