@@ -1,7 +1,9 @@
 """The extractive answerer (the default, no LLM): a few evidence sentences, each cited.
 
 It never writes a fact of its own: the answer is a lead-in line in the question's language and
-verbatim sentences from the documents, each followed by its marker [n].
+verbatim sentences from the documents, each followed by its marker [n]. Markers a sentence itself
+carries ("... in 2031 [2][3].") are shown as "(2)(3)": only the answerer's own markers point at
+sources (the citation's quote stays verbatim).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 
 from assistant.answering.drafts import AnswerRequest, DraftAnswer, DraftCitation
+from assistant.answering.reply_parser import MARKER_GROUP
 from assistant.retrieval.evidence import Evidence
 
 _LIST_QUESTION = re.compile(
@@ -82,7 +85,7 @@ class ExtractiveAnswerer:
         citations = [DraftCitation(n, item) for n, item in enumerate(ordered, start=1)]
         translated = any(item.chunk.language != request.language for item in ordered)
         lead = (LEAD_IN_TRANSLATED if translated else LEAD_IN)[request.language]
-        lines = [f"{_one_line(c.evidence.text)} [{c.n}]" for c in citations]
+        lines = [f"{_shown(c.evidence.text)} [{c.n}]" for c in citations]
         if len(lines) > 1:
             body = "\n".join(f"- {line}" for line in lines)
         else:
@@ -114,3 +117,8 @@ def choose_typed(evidence: list[Evidence]) -> list[Evidence]:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _shown(text: str) -> str:
+    """A quoted sentence on one line, its own citation-like markers made inert."""
+    return MARKER_GROUP.sub(lambda m: f"({m.group(1)})", _one_line(text))

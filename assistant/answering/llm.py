@@ -110,7 +110,7 @@ class LLMAnswerer:
         return {
             "language_name": LANGUAGE_NAMES.get(request.language, "English"),
             "not_found": NOT_FOUND,
-            "question": _one_line(request.question),
+            "question": _TEMPLATE_TOKENS.sub(" ", _one_line(request.question)),
             "sources": format_sources(request.evidence[: self.max_sources]),
         }
 
@@ -274,7 +274,17 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# Chat-template control tokens (ChatML, Llama 3, Mistral, Gemma, Llama 2): many servers turn
+# these strings into real control tokens even inside a message, ending the user turn early.
+_TEMPLATE_TOKENS = re.compile(
+    r"<\|[^<>|\s]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?(?:start|end)_of_turn>|</?s>",
+    re.IGNORECASE,
+)
+
+
 def _inert(text: str) -> str:
-    """Source text that cannot close the sources block or pose as another numbered source."""
+    """Source text that cannot close the sources block, pose as another numbered source or
+    write chat-template control tokens."""
+    text = _TEMPLATE_TOKENS.sub(" ", text)
     text = re.sub(r"</?\s*sources\s*>", " ", text, flags=re.IGNORECASE)
     return MARKER_GROUP.sub(lambda m: f"({m.group(1)})", text)

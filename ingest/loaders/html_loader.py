@@ -1,4 +1,8 @@
-"""HTML (.html, .htm): the main text as blocks, without navigation, scripts or hidden parts."""
+"""HTML (.html, .htm): the main text as blocks, without navigation, scripts or hidden parts.
+
+What a reader of the page would not see (see `html_visibility`) is left out, and the document's
+warnings say how many hidden parts with text were dropped: hidden text is where a page carries
+instructions meant for a model, or content nobody reviews."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from bs4.element import NavigableString, Tag
 
 from ingest.document import LoadedDocument, LoaderError
 from ingest.encoding import decode_bytes
+from ingest.loaders.html_visibility import PageVisibility
 from ingest.normalize import Block, assemble_blocks, heading_line
 
 logger = logging.getLogger(__name__)
@@ -26,7 +31,6 @@ _BLOCKS = frozenset(
      "html", "legend", "li", "main", "menu", "ol", "p", "pre", "section", "summary", "ul"}
 )  # fmt: skip
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _SPACES = re.compile(r"\s+")
 # What browsers actually use for these labels (WHATWG encoding standard).
@@ -37,8 +41,14 @@ def load_html(data: bytes) -> LoadedDocument:
     """Load an HTML page: `<main>` or a single `<article>` when present, else `<body>`."""
     html, encoding, warnings = decode_html(data)
     soup = BeautifulSoup(html, "lxml")
-    root = _main_content(soup)
-    blocks = _Collector().collect(root)
+    page = _Page(PageVisibility.of(soup))
+    try:
+        root = _main_content(soup, page)
+        blocks = _Collector(page).collect(root)
+    except RecursionError as exc:
+        raise LoaderError(
+            "the page is nested too deeply to read (thousands of elements inside each other)"
+        ) from exc
     text, headings = assemble_blocks(blocks)
     if not text:
         raise LoaderError("no text could be extracted from the HTML page")
@@ -47,6 +57,11 @@ def load_html(data: bytes) -> LoadedDocument:
     if not title:
         first_h1 = next((h for h in headings if h.level == 1), None)
         title = first_h1.text if first_h1 else ""
+    if page.hidden_with_text:
+        warnings.append(
+            f"left out {page.hidden_with_text} hidden part(s) of the page that hold text "
+            "(hidden by an attribute, a style or a colour matching the background)"
+        )
     return LoadedDocument(
         text=text,
         format="html",
@@ -85,31 +100,61 @@ def _declared_charset(data: bytes) -> str | None:
         return None
 
 
-def _main_content(soup: BeautifulSoup) -> Tag:
+def _main_content(soup: BeautifulSoup, page: _Page) -> Tag:
     main = soup.find("main") or soup.find(None, {"role": "main"})
-    if isinstance(main, Tag) and not _is_dropped(main):
+    if isinstance(main, Tag) and not page.dropped(main) and not page.inside_hidden(main):
         return main
     articles = soup.find_all("article")
     if len(articles) == 1 and isinstance(articles[0], Tag):
-        return articles[0]
+        article = articles[0]
+        if not page.dropped(article) and not page.inside_hidden(article):
+            return article
     body = soup.find("body")
     return body if isinstance(body, Tag) else soup
 
 
-def _is_dropped(tag: Tag) -> bool:
-    if tag.name in _DROPPED:
+class _Page:
+    """What is dropped from the page, and a count of the hidden parts that held text."""
+
+    def __init__(self, visibility: PageVisibility) -> None:
+        self.visibility = visibility
+        self.hidden_with_text = 0
+        self._counted: set[int] = set()
+
+    def dropped(self, tag: Tag) -> bool:
+        """Whether `tag` (with everything in it) is left out."""
+        if tag.name in _DROPPED:
+            return True
+        if tag.name in _PAGE_CHROME and tag.find_parent(["main", "article"]) is None:
+            return True
+        if not self.visibility.hidden(tag):
+            return False
+        if id(tag) not in self._counted:
+            self._counted.add(id(tag))
+            if tag.get_text().strip():
+                self.hidden_with_text += 1
         return True
-    if tag.name in _PAGE_CHROME and tag.find_parent(["main", "article"]) is None:
-        return True
-    if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true":
-        return True
-    return bool(_HIDDEN_STYLE.search(str(tag.get("style", ""))))
+
+    def text_shown(self, parent: Tag, text: str) -> bool:
+        """Whether `text`, directly inside `parent`, can be seen (its colour is not that of its
+        background)."""
+        if not text.strip() or not self.visibility.faint(parent):
+            return True
+        if id(parent) not in self._counted:
+            self._counted.add(id(parent))
+            self.hidden_with_text += 1
+        return False
+
+    def inside_hidden(self, tag: Tag) -> bool:
+        """Whether an ancestor of `tag` hides it (for a `<main>` found by search)."""
+        return any(self.dropped(parent) for parent in tag.parents if parent.name != "[document]")
 
 
 class _Collector:
     """Walks the tree, turning block elements into blocks and inline runs into their text."""
 
-    def __init__(self) -> None:
+    def __init__(self, page: _Page) -> None:
+        self.page = page
         self.blocks: list[Block] = []
         self.buffer: list[str] = []
 
@@ -129,21 +174,22 @@ class _Collector:
         for child in tag.children:
             if isinstance(child, Tag):
                 self._visit(child, preformatted=preformatted)
-            elif type(child) is NavigableString:  # not comments, CDATA, doctype
+            elif type(child) is NavigableString and self.page.text_shown(tag, child):
+                # (not comments, CDATA, doctype)
                 self.buffer.append(str(child) if preformatted else _SPACES.sub(" ", child))
 
     def _visit(self, tag: Tag, *, preformatted: bool) -> None:
-        if _is_dropped(tag):
+        if self.page.dropped(tag):
             return
         name = tag.name
         if name == "br":
             self.buffer.append("\n")
         elif name in _HEADINGS:
             self._flush()
-            self.blocks.append(Block(visible_text(tag), _HEADINGS[name]))
+            self.blocks.append(Block(visible_text(tag, self.page), _HEADINGS[name]))
         elif name == "table":
             self._flush()
-            self.blocks.append(Block("\n".join(_table_rows(tag))))
+            self.blocks.append(Block("\n".join(_table_rows(tag, self.page))))
         elif name in ("td", "th"):  # a cell outside a table element
             self.buffer.append(" ")
             self._walk(tag, preformatted=preformatted)
@@ -156,36 +202,48 @@ class _Collector:
             self._walk(tag, preformatted=preformatted)
 
 
-def _table_rows(table: Tag) -> list[str]:
+def _table_rows(table: Tag, page: _Page) -> list[str]:
     """One line per row, cells joined by " | "; empty cells are skipped."""
     rows = []
     for row in table.find_all("tr"):
         if row.find_parent("table") is not table:
             continue
-        cells = [_SPACES.sub(" ", visible_text(cell)).strip() for cell in _cells(row)]
+        if any(page.dropped(tag) for tag in _path(row, table)):
+            continue
+        cells = [_SPACES.sub(" ", visible_text(cell, page)).strip() for cell in _cells(row, page)]
         line = " | ".join(cell for cell in cells if cell)
         if line:
             rows.append(line)
     return rows
 
 
-def _cells(row: Tag) -> list[Tag]:
-    return [c for c in row.find_all(["td", "th"], recursive=False) if not _is_dropped(c)]
+def _path(tag: Tag, top: Tag) -> list[Tag]:
+    """`tag` and its ancestors below `top`."""
+    path = [tag]
+    for parent in tag.parents:
+        if parent is top:
+            break
+        path.append(parent)
+    return path
 
 
-def visible_text(tag: Tag) -> str:
+def _cells(row: Tag, page: _Page) -> list[Tag]:
+    return [c for c in row.find_all(["td", "th"], recursive=False) if not page.dropped(c)]
+
+
+def visible_text(tag: Tag, page: _Page) -> str:
     """The text of `tag` without dropped or hidden descendants; blocks and `<br>` become breaks."""
     parts: list[str] = []
     for child in tag.children:
         if isinstance(child, Tag):
-            if _is_dropped(child):
+            if page.dropped(child):
                 continue
             if child.name == "br":
                 parts.append("\n")
             elif child.name in _BLOCKS or child.name in ("td", "th", "tr", "table"):
-                parts.append(f"\n{visible_text(child)}\n")
+                parts.append(f"\n{visible_text(child, page)}\n")
             else:
-                parts.append(visible_text(child))
-        elif type(child) is NavigableString:
+                parts.append(visible_text(child, page))
+        elif type(child) is NavigableString and page.text_shown(tag, child):
             parts.append(str(child))
     return "".join(parts)
