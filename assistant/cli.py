@@ -6,11 +6,14 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from types import FrameType
 
 from pydantic import ValidationError
 
@@ -22,6 +25,10 @@ logger = logging.getLogger("coop")
 EXIT_OK = 0
 EXIT_FAILED_FILES = 1
 EXIT_USAGE = 2
+EXIT_NO_SPACE = 3  # the stores could not be written (disk full); nothing of the run is served
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # an interrupted ingest exits with 128 + signal
+# On SIGTERM `coop serve` lets requests in flight finish for this long, then cuts them.
+GRACEFUL_SHUTDOWN_S = 10
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -37,7 +44,9 @@ def _build_parser() -> argparse.ArgumentParser:
         help="index files and folders (re-running skips unchanged files)",
         description="Index files and folders. Re-running skips unchanged files, re-indexes "
         "changed ones and removes documents whose files are gone from an ingested folder. "
-        "Exit code 1 when any file could not be ingested.",
+        "Exit codes: 1 when any file could not be ingested (the others are served), 3 when "
+        "the disk is full (nothing of the run is switched in), 130/143 when stopped by Ctrl-C "
+        "or SIGTERM (the previous state stays served).",
     )
     ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     ingest.add_argument(
@@ -176,33 +185,108 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise AssertionError(f"unhandled command {args.command}")  # argparse prevents this
 
 
+class _StopRequestedError(BaseException):
+    """SIGTERM or SIGINT arrived during an ingest (a BaseException, like KeyboardInterrupt, so
+    no `except Exception` on the way takes it for a file's error)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_signals_raise() -> Iterator[None]:
+    """The first SIGTERM/SIGINT raises `_StopRequestedError` where the ingest is, so it unwinds
+    (transactions roll back, the lock is released); a second one exits at once, which is as
+    safe as `kill -9` for the index."""
+
+    def second(signum: int, frame: FrameType | None) -> None:
+        os._exit(128 + signum)
+
+    def first(signum: int, frame: FrameType | None) -> None:
+        for stop_signal in STOP_SIGNALS:
+            signal.signal(stop_signal, second)
+        raise _StopRequestedError(signum)
+
+    previous = {stop_signal: signal.signal(stop_signal, first) for stop_signal in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for stop_signal, handler in previous.items():
+            signal.signal(stop_signal, handler)
+
+
 def _ingest(settings: Settings, paths: list[Path], visibility: str, *, as_json: bool) -> int:
-    from assistant.cli_progress import TerminalProgress  # noqa: PLC0415 - keeps --help fast
-    from assistant.resources import open_resources  # noqa: PLC0415
-    from ingest.discovery import IngestPathError  # noqa: PLC0415
-    from ingest.sync import IngestService  # noqa: PLC0415
-    from vectorstore.records import parse_visibility  # noqa: PLC0415
+    """`coop ingest`: a full disk or a stop signal ends it with a message, never a traceback."""
+    from vectorstore.storage_errors import describe_no_space  # noqa: PLC0415
 
     missing = [str(path) for path in paths if not path.exists()]
     if missing:
         print(f"coop: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        with _stop_signals_raise():
+            return _run_ingest(settings, paths, visibility, as_json=as_json)
+    except _StopRequestedError as stop:
+        print(
+            f"coop: ingest stopped by {signal.Signals(stop.signum).name}. What is served is "
+            "consistent: each file is served whole, in its previous or its new version, never a "
+            "mix. Run the same command again to finish; the work already done is reused.",
+            file=sys.stderr,
+        )
+        return 128 + stop.signum
+    except Exception as exc:
+        message = describe_no_space(exc, settings.data_dir)
+        if message is None:
+            raise
+        logger.info("ingest failed for lack of space", exc_info=True)
+        print(
+            f"coop: ingest failed: {message}.\nNothing of this run was switched in: the "
+            "documents indexed before it are still served, intact. Free some space and run the "
+            "same command again; it resumes where it stopped.",
+            file=sys.stderr,
+        )
+        return EXIT_NO_SPACE
+
+
+def _run_ingest(settings: Settings, paths: list[Path], visibility: str, *, as_json: bool) -> int:
+    from assistant.answering.factory import build_selector  # noqa: PLC0415 - keeps --help fast
+    from assistant.cli_progress import TerminalProgress  # noqa: PLC0415
+    from assistant.resources import open_resources  # noqa: PLC0415
+    from assistant.retrieval.sentences import embed_sentences  # noqa: PLC0415
+    from ingest.discovery import IngestPathError  # noqa: PLC0415
+    from ingest.sync import IngestService  # noqa: PLC0415
+    from vectorstore.records import parse_visibility  # noqa: PLC0415
+
     resources = open_resources(settings)
+    progress = None if as_json else TerminalProgress()
     try:
         assert resources.embedder is not None
         service = IngestService(
             settings, resources.facts, resources.vectors, resources.lexical, resources.embedder
         )
         try:
-            report = service.ingest(
-                paths,
-                parse_visibility(visibility),
-                progress=None if as_json else TerminalProgress(),
-            )
+            report = service.ingest(paths, parse_visibility(visibility), progress=progress)
         except IngestPathError as exc:
             print(f"coop: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        # What is new is served now; its sentence vectors make the first questions fast.
+        sentences = 0
+        if settings.ingest.sentence_vectors:
+            sentences_progress = None if as_json else TerminalProgress()
+            try:
+                sentences = embed_sentences(
+                    resources.facts,
+                    build_selector(resources),
+                    resources.sentences,
+                    sentences_progress,
+                )
+            finally:
+                if sentences_progress is not None:
+                    sentences_progress.close()
     finally:
+        if progress is not None:
+            progress.close()  # a bar left drawing would garble the message that follows
         resources.close()
     failed = [o for o in report.outcomes if o.status == "failed" or o.error]
     if as_json:
@@ -213,6 +297,7 @@ def _ingest(settings: Settings, paths: list[Path], visibility: str, *, as_json: 
                     "skipped_unsupported": report.skipped,
                     "embedded_chunks": report.embedded_chunks,
                     "reused_chunks": report.reused_chunks,
+                    "embedded_sentences": sentences,
                     "seconds": round(report.seconds, 3),
                     "changed": report.changed,
                 },
@@ -222,6 +307,8 @@ def _ingest(settings: Settings, paths: list[Path], visibility: str, *, as_json: 
         )
     else:
         _print_ingest_summary(report, visibility)
+        if sentences:
+            print(f"  sentence vectors kept for fast answers: {sentences}")
     return EXIT_FAILED_FILES if failed else EXIT_OK
 
 
@@ -411,13 +498,21 @@ def _serve(
         return EXIT_USAGE
     log_config = uvicorn_log_config(settings, verbose=verbose)
     if workers == 1:
-        uvicorn.run(
-            create_app(settings, with_bot=bot),
-            host=host,
-            port=port,
-            log_config=log_config,
-            access_log=False,
-        )
+        # uvicorn shuts down gracefully on SIGTERM, then raises the signal again to exit with
+        # it (status -15). The handler it restores before that is ours, which ends the run
+        # normally: a stop requested by the service manager is a clean exit, status 0.
+        try:
+            with _stop_signals_raise():
+                uvicorn.run(
+                    create_app(settings, with_bot=bot),
+                    host=host,
+                    port=port,
+                    log_config=log_config,
+                    access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                )
+        except _StopRequestedError as stop:
+            logger.info("stopped by %s", signal.Signals(stop.signum).name)
         return EXIT_OK
     if settings.chroma.host is None:
         print(
@@ -453,7 +548,7 @@ def _serve(
             port=port,
             log_config=log_config,
             access_log=False,
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         )
     return EXIT_OK
 

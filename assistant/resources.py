@@ -11,6 +11,7 @@ from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, model_key
 from vectorstore.facts_db import FactsDB
 from vectorstore.lexical import LexicalStore
+from vectorstore.sentence_store import SentenceStore
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,11 @@ class Resources:
     vectors: ChunkVectors
     lexical: LexicalStore
     embedder: Embedder | None
+    sentences: SentenceStore
 
     def close(self) -> None:
         """Release what was opened."""
+        self.sentences.close()
         self.facts.close()
 
 
@@ -45,4 +48,9 @@ def open_resources(
         facts.close()
         raise
     lexical = LexicalStore(settings.lexical_path)
-    return Resources(settings, facts, vectors, lexical, embedder)
+    try:
+        sentences = SentenceStore.for_model(settings.data_dir, key)
+    except Exception:
+        facts.close()
+        raise
+    return Resources(settings, facts, vectors, lexical, embedder, sentences)

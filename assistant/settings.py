@@ -3,6 +3,7 @@ entry point and passed down; no other module reads the environment."""
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
@@ -101,6 +102,33 @@ class IngestSettings(BaseModel):
     chunk_target_chars: int = Field(default=900, ge=200)
     chunk_max_chars: int = Field(default=1500, ge=300)
     chunk_overlap_chars: int = Field(default=150, ge=0)
+    parse_workers: int = Field(
+        default_factory=lambda: min(2, os.cpu_count() or 1),
+        ge=0,
+        le=64,
+        description="Parser processes that read files in parallel, each under the time and "
+        "memory caps below (default: 2, or 1 on a one-core machine). 0 parses inside the "
+        "ingesting process without caps (for debugging).",
+    )
+    parse_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Longest time one file may take to parse; a slower one is stopped and "
+        "reported (if only fact extraction was slow, its text is still indexed).",
+    )
+    parse_memory_mb: int = Field(
+        default=1024,
+        ge=256,
+        description="Most memory (address space) a parser process may use; a file that needs "
+        "more is stopped and reported.",
+    )
+    sentence_vectors: bool = Field(
+        default=True,
+        description="After each ingest, embed the candidate sentences of new chunks once and "
+        "keep them, so that answering embeds only the question. It costs about as much again "
+        "as the ingest's own embedding; `false` leaves it to the first questions that need "
+        "them (they are kept then).",
+    )
 
 
 class APISettings(BaseModel):

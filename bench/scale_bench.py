@@ -6,7 +6,9 @@ every fifth file is internal, the rest public):
 - build (kept in `--workdir` and reused by later runs with the same model and seed):
   - ingest: `IngestService.ingest` (chunks/s) against the floor, `encode_passages` over the
     chunk texts the ingest produced, in the ingest's batch size (all of them up to
-    `FLOOR_SAMPLE`, else an evenly spaced sample of that many: the rate is per chunk);
+    `FLOOR_SAMPLE`, else an evenly spaced sample of that many: the rate is per chunk); then
+    the sentence stage `coop ingest` runs after the switch (sentence vectors kept for fast
+    answers), timed on its own and together with the ingest;
   - re-ingest of the unchanged corpus (no embedding), then with one file changed;
 - questions, in process, `QUERY_PASSES` passes (medians of the passes' p50 and p95), each by
   a fresh assistant warmed on other questions, so that the timed questions are new to it
@@ -40,10 +42,11 @@ from typing import Any
 
 import httpx
 
-from assistant.answering.factory import build_assistant
+from assistant.answering.factory import build_assistant, build_selector
 from assistant.evaluation.naive_baseline import NaiveRetriever
 from assistant.resources import Resources, open_resources
 from assistant.retrieval.audience import Audience
+from assistant.retrieval.sentences import embed_sentences
 from assistant.settings import EmbeddingsSettings, Settings
 from bench.ask_bench import RESULTS, _free_port, _percentiles, _wait_ready
 from bench.corpus_generator import GeneratedQuestion, generate_corpus
@@ -98,21 +101,30 @@ def _pass(questions: list[str], action: Callable[[str], object]) -> list[float]:
 def _passes(
     warm: list[str],
     timed: list[str],
-    fresh: Callable[[], Callable[[str], object]],
-) -> dict[str, float]:
-    """`QUERY_PASSES` times: a fresh action (new caches), warmed on `warm`, timed on `timed`
-    (questions it has not seen: what a new question costs); medians of the p50s and p95s.
-    `repeat_*` times the same questions once more (what a repeated question costs)."""
-    rows, repeats = [], []
+    configs: dict[str, Callable[[], Callable[[str], object]]],
+) -> dict[str, dict[str, float]]:
+    """For each config, `QUERY_PASSES` times: a fresh action (new caches), warmed on `warm`,
+    timed on `timed` (questions it has not seen: what a new question costs), then on `timed`
+    again (`repeat_*`: what a repeated question costs). Passes of the configs are interleaved,
+    so that a busy moment of the machine falls on all of them; medians of p50s and p95s."""
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
+    repeats: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
     for _ in range(QUERY_PASSES):
-        action = fresh()
-        _pass(warm, action)
-        rows.append(_percentiles(_pass(timed, action)))
-        repeats.append(_percentiles(_pass(timed, action)))
-    result = {key: statistics.median(row[key] for row in rows) for key in rows[0]}
-    result.update(
-        {f"repeat_{key}": statistics.median(row[key] for row in repeats) for key in repeats[0]}
-    )
+        for name, fresh in configs.items():
+            action = fresh()
+            _pass(warm, action)
+            rows[name].append(_percentiles(_pass(timed, action)))
+            repeats[name].append(_percentiles(_pass(timed, action)))
+    result = {}
+    for name in configs:
+        merged = {key: statistics.median(r[key] for r in rows[name]) for key in rows[name][0]}
+        merged.update(
+            {
+                f"repeat_{key}": statistics.median(r[key] for r in repeats[name])
+                for key in repeats[name][0]
+            }
+        )
+        result[name] = merged
     return result
 
 
@@ -194,6 +206,10 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
         if failed:
             raise RuntimeError(f"{len(failed)} generated files failed to ingest: {failed[:3]}")
         embedded = sum(r.embedded_chunks for r in reports)
+        selector = build_selector(resources)
+        started, cpu = time.perf_counter(), _cpu_s()
+        sentences = embed_sentences(resources.facts, selector, resources.sentences)
+        sentences_s, sentences_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
         resumed = sum(r.reused_chunks + r.count("unchanged") for r in reports) > 0
         texts = [
             chunk.embedding_text()
@@ -208,11 +224,18 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
             embedder.encode_passages(sample[begin : begin + EMBED_BATCH])
         floor_s, floor_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
         reingest_s = _timed(
-            lambda: (service.ingest([public], "public"), service.ingest([internal], "internal"))
+            lambda: (
+                service.ingest([public], "public"),
+                service.ingest([internal], "internal"),
+                embed_sentences(resources.facts, selector, resources.sentences),
+            )
         )
         victim = next(p for p in sorted(public.rglob("*.txt")))
         victim.write_text(victim.read_text(encoding="utf-8") + "\nA changed line.\n", "utf-8")
+        started = time.perf_counter()
         changed = service.ingest([public], "public")
+        embed_sentences(resources.facts, selector, resources.sentences)
+        one_changed_s = time.perf_counter() - started
         if changed.count("updated") != 1:
             raise RuntimeError("changing one file did not update exactly one file")
         files = generated["files"]
@@ -225,14 +248,23 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
             "ingest_s": ingest_s,
             "ingest_chunks_per_s": embedded / ingest_s,
             "ingest_chunks_per_cpu_s": embedded / ingest_cpu_s,
+            "sentences": sentences,
+            "sentences_s": sentences_s,
+            "sentences_per_s": sentences / sentences_s if sentences_s else 0.0,
+            "ingest_with_sentences_chunks_per_s": embedded / (ingest_s + sentences_s),
+            "ingest_with_sentences_chunks_per_cpu_s": embedded / (ingest_cpu_s + sentences_cpu_s),
             "floor_sample": len(sample),
             "floor_chunks_per_s": len(sample) / floor_s,
             "floor_chunks_per_cpu_s": len(sample) / floor_cpu_s,
             "ratio_ingest_to_floor": (embedded / ingest_s) / (len(sample) / floor_s),
             "ratio_ingest_to_floor_cpu": (embedded / ingest_cpu_s) / (len(sample) / floor_cpu_s),
+            "ratio_ingest_with_sentences_to_floor_cpu": (
+                embedded / (ingest_cpu_s + sentences_cpu_s)
+            )
+            / (len(sample) / floor_cpu_s),
             "reingest_unchanged_s": reingest_s,
             "reingest_s_per_1000_files": reingest_s * 1000 / files,
-            "one_changed_file_s": changed.seconds,
+            "one_changed_file_s": one_changed_s,
             "build_peak_rss_mb": _peak_rss_mb(),
         }
     finally:
@@ -321,27 +353,8 @@ def _in_process(
 
             return fresh
 
-        result: dict[str, Any] = {
-            "questions": len(asked),
-            "warm_up_questions": len(warm),
-            "floor": _passes(warm, asked, lambda: floor),
-            "ask_in_process": _passes(warm, asked, ours("public")),
-            "ask_in_process_staff": _passes(warm, asked, ours("staff")),
-            "structured": {
-                **_passes(structured, structured, ours("public")),
-                "questions": len(structured),
-            },
-            "structured_first_ms": first_structured_ms,
-            "structured_modes": sorted({assistant.ask(q, "public").mode for q in structured}),
-        }
-        hits = sum(
-            any(
-                c.source.endswith(q.file or "?")
-                for c in assistant.ask(q.question, "public").citations
-            )
-            for q in expiry
-        )
-        result["expected_file_cited_ours"] = hits / max(1, len(expiry))
+        naive: NaiveRetriever | None = None
+        result: dict[str, Any] = {"questions": len(asked), "warm_up_questions": len(warm)}
         if record["ingest"]["chunks"] <= naive_max:
             documents = [
                 document
@@ -354,7 +367,27 @@ def _in_process(
             naive = NaiveRetriever(embedder, documents)
             result["naive_build_s"] = time.perf_counter() - started
             result["naive_chunks"] = naive.chunk_count
-            result["naive"] = _passes(warm, asked, lambda: naive.search)
+        configs: dict[str, Callable[[], Callable[[str], object]]] = {
+            "floor": lambda: floor,
+            "ask_in_process": ours("public"),
+            "ask_in_process_staff": ours("staff"),
+        }
+        if naive is not None:
+            configs["naive"] = lambda: naive.search
+        result.update(_passes(warm, asked, configs))
+        structured_ms = _passes(structured, structured, {"s": ours("public")})["s"]
+        result["structured"] = {**structured_ms, "questions": len(structured)}
+        result["structured_first_ms"] = first_structured_ms
+        result["structured_modes"] = sorted({assistant.ask(q, "public").mode for q in structured})
+        hits = sum(
+            any(
+                c.source.endswith(q.file or "?")
+                for c in assistant.ask(q.question, "public").citations
+            )
+            for q in expiry
+        )
+        result["expected_file_cited_ours"] = hits / max(1, len(expiry))
+        if naive is not None:
             naive_hits = sum(
                 any(source.endswith(q.file or "?") for _, source, _, _ in naive.search(q.question))
                 for q in expiry

@@ -137,7 +137,8 @@ class _CyrillicScore:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Decode `data` and return `(text, encoding name)`.
 
-    Order: a byte order mark; UTF-16 without one; binary data (refused); strict UTF-8;
+    Order: a byte order mark; UTF-16 without one; binary data (refused; NUL padding at the end
+    is dropped first); strict UTF-8; UTF-8 lines mixed with lines in one Cyrillic code page;
     single-byte Cyrillic code pages; other encodings charset_normalizer is sure of.
     Raises `LoaderError` for binary data and for bytes no encoding explains convincingly.
     """
@@ -153,12 +154,21 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     utf16 = _utf16_without_bom(data)
     if utf16 is not None:
         return utf16
+    padded = len(data)
+    data = data.rstrip(b"\x00")  # NUL padding, as a crash or a preallocating writer leaves
+    if not data:
+        raise LoaderError("the file holds only NUL bytes, no text")
+    if len(data) < padded:
+        logger.debug("ignored %d NUL bytes at the end of the file", padded - len(data))
     if _looks_binary(data):
         raise LoaderError("looks like a binary file, not text")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_and_cyrillic_lines(data)
+    if mixed is not None:
+        return mixed
     cyrillic = _best_cyrillic(data)
     if cyrillic is not None:
         return cyrillic
@@ -191,6 +201,38 @@ def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
             if _control_share(text.encode("utf-8", "surrogatepass")) <= _MAX_CONTROL_SHARE:
                 return text, encoding
     return None
+
+
+def _utf8_and_cyrillic_lines(data: bytes) -> tuple[str, str] | None:
+    """Recognise UTF-8 lines and lines in one Cyrillic code page pasted into one file.
+
+    Needs lines that are valid UTF-8 and hold letters beyond ASCII (in a real cp1251 line that
+    never happens by chance), and the other lines must read convincingly in one code page.
+    """
+    lines = data.split(b"\n")
+    decoded: list[str | None] = []
+    utf8_letters = 0
+    for line in lines:
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            decoded.append(None)
+            continue
+        decoded.append(text)
+        if not line.isascii():
+            extra = [ch for ch in text if not ch.isascii()]
+            if sum(1 for ch in extra if ch.isalpha() or ch in _TEXT_PUNCTUATION) < len(extra):
+                return None  # not clean UTF-8 text: leave it to the code page guess
+            utf8_letters += len(extra)
+    others = [line for line, text in zip(lines, decoded, strict=True) if text is None]
+    if not utf8_letters or not others:
+        return None
+    cyrillic = _best_cyrillic(b"\n".join(others))
+    if cyrillic is None:
+        return None
+    rest = iter(cyrillic[0].split("\n"))  # every candidate code page keeps \n as it is
+    text = "\n".join(line if line is not None else next(rest) for line in decoded)
+    return text, f"utf-8+{cyrillic[1]}"
 
 
 def _control_share(data: bytes) -> float:

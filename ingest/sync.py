@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from assistant.settings import Settings
-from ingest.chunker import chunk_document
 from ingest.discovery import Candidate, discover
-from ingest.document import LoadedDocument, LoaderError
-from ingest.document_builder import build_records, doc_id_for
-from ingest.facts.extractor import extract_facts
+from ingest.document_builder import doc_id_for
 from ingest.facts.models import ExtractedFacts
-from ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from ingest.file_parser import ParseJob
+from ingest.isolation import parse_files
+from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.lock import IngestLock
 from ingest.progress import NullProgress, Progress
 from vectorstore.chroma_store import ChunkVectors
@@ -95,6 +94,13 @@ class _Prepared:
     chunks: list[ChunkRecord] = field(default_factory=list)
     facts: ExtractedFacts = field(default_factory=ExtractedFacts)
     error: str | None = None
+    load_warnings: list[str] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the loader noticed (hidden text left out, a guessed encoding), then what fact
+        extraction could not do."""
+        return [*self.load_warnings, *self.facts.problems]
 
 
 def _now() -> str:
@@ -149,14 +155,26 @@ class IngestService:
                 if state.root in root_names and state.path not in seen
             ]
             stale = self._commit(prepared, removed, found.roots, visibility, report)
-            for vis, ids in stale.items():
-                self._vectors.delete(vis, ids)
-            if crashed_before:
-                report.recovered_orphans = self._collect_orphans()
-            self._prune_lexical()
-            with self._facts.transaction() as conn:
-                FactsDB.set_meta(conn, RUNNING_KEY, None)
+            self._clean_up(stale, crashed_before, report)
         progress.close()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def withdraw(self, paths: Sequence[Path]) -> IngestReport:
+        """Stop serving what was indexed from `paths` (whether or not the files still exist):
+        their documents, facts and vectors go in one switch, as files removed from a synced
+        folder do. Paths never indexed are ignored."""
+        started = time.monotonic()
+        report = IngestReport()
+        with IngestLock(self._settings.data_dir):
+            crashed_before = self._facts.get_meta(RUNNING_KEY) is not None
+            with self._facts.transaction() as conn:
+                FactsDB.set_meta(conn, RUNNING_KEY, _now())
+            known = self._facts.file_states()
+            wanted = {str(path.expanduser().resolve()) for path in paths} | {str(p) for p in paths}
+            removed = [state for path, state in known.items() if path in wanted]
+            stale = self._commit([], removed, [], "public", report)
+            self._clean_up(stale, crashed_before, report)
         report.seconds = time.monotonic() - started
         return report
 
@@ -169,18 +187,18 @@ class IngestService:
         report: IngestReport,
         progress: Progress,
     ) -> list[_Prepared]:
-        """Decide what changed and parse and chunk it."""
+        """Decide what changed, then parse and chunk it (in capped parser processes)."""
         max_bytes = int(self._settings.ingest.max_file_mb * 1024 * 1024)
         prepared: list[_Prepared] = []
         touched: list[_Prepared] = []
         progress.stage("reading", len(candidates))
         for candidate in candidates:
-            progress.advance()
             path = str(candidate.path)
             previous = known.get(path)
             try:
                 stat = candidate.path.stat()
             except OSError as exc:
+                progress.advance()
                 report.outcomes.append(
                     FileOutcome(candidate.source, path, "failed", error=f"cannot read: {exc}")
                 )
@@ -191,6 +209,7 @@ class IngestService:
                 and previous.mtime_ns == stat.st_mtime_ns
                 and self._same_setup(previous, visibility)
             ):
+                progress.advance()
                 report.outcomes.append(self._unchanged(candidate, previous))
                 continue
             sha256 = _file_sha256(candidate.path)
@@ -200,11 +219,12 @@ class IngestService:
                 and previous.sha256 == sha256
                 and self._same_setup(previous, visibility)
             ):
+                progress.advance()
                 touched.append(item)  # only the timestamp moved
                 report.outcomes.append(self._unchanged(candidate, previous))
                 continue
-            self._parse(item, visibility, max_bytes)
             prepared.append(item)
+        self._parse(prepared, visibility, max_bytes, progress)
         self._touch(touched)
         return prepared
 
@@ -217,41 +237,36 @@ class IngestService:
             candidate.source, str(candidate.path), "unchanged", previous.chunks, previous.error
         )
 
-    def _parse(self, item: _Prepared, visibility: Visibility, max_bytes: int) -> None:
-        """Load, chunk and extract facts; a loader error becomes the file's error."""
+    def _parse(
+        self, items: list[_Prepared], visibility: Visibility, max_bytes: int, progress: Progress
+    ) -> None:
+        """Load, chunk and extract facts, each file in a worker process under the time and
+        memory caps (none is started when nothing changed); a file's failure becomes its
+        error, a fact extraction failure a warning, and the batch goes on."""
         settings = self._settings.ingest
-        try:
-            loaded = load_file(item.candidate.path, max_bytes=max_bytes)
-            spans = chunk_document(
-                loaded,
-                target_chars=settings.chunk_target_chars,
-                max_chars=settings.chunk_max_chars,
-                overlap_chars=settings.chunk_overlap_chars,
-            )
-            if not spans:
-                raise LoaderError("no text to index")
-            item.document, item.chunks = build_records(
+        jobs = [
+            ParseJob(
                 path=item.candidate.path,
                 source=item.candidate.source,
-                loaded=loaded,
-                spans=spans,
                 visibility=visibility,
+                max_bytes=max_bytes,
+                chunk_target_chars=settings.chunk_target_chars,
+                chunk_max_chars=settings.chunk_max_chars,
+                chunk_overlap_chars=settings.chunk_overlap_chars,
             )
-            item.facts = self._facts_of(loaded, item.candidate.path)
-        except LoaderError as exc:
-            item.error = str(exc)
-        except Exception as exc:  # a parser bug must not stop the batch; it is reported
-            logger.exception("unexpected error while reading %s", item.candidate.path)
-            item.error = f"could not be read ({type(exc).__name__}: {exc})"
-
-    @staticmethod
-    def _facts_of(loaded: LoadedDocument, path: Path) -> ExtractedFacts:
-        """The document's facts; a failure here is a warning, the text is still indexed."""
-        try:
-            return extract_facts(loaded)
-        except Exception as exc:
-            logger.exception("fact extraction failed for %s", path)
-            return ExtractedFacts(problems=[f"fact extraction failed ({type(exc).__name__})"])
+            for item in items
+        ]
+        results = parse_files(
+            jobs,
+            workers=settings.parse_workers,
+            timeout_s=settings.parse_timeout_s,
+            memory_mb=settings.parse_memory_mb,
+            on_done=progress.advance,
+        )
+        for item, result in zip(items, results, strict=True):
+            item.document, item.chunks = result.document, result.chunks
+            item.facts, item.error = result.facts, result.error
+            item.load_warnings = list(result.warnings)
 
     def _touch(self, touched: list[_Prepared]) -> None:
         if not touched:
@@ -323,7 +338,7 @@ class IngestService:
                             path,
                             status,
                             len(item.chunks),
-                            warnings=list(item.facts.problems),
+                            warnings=item.warnings,
                         )
                     )
                     FactsDB.upsert_file(conn, self._state(item, visibility, now))
@@ -396,8 +411,32 @@ class IngestService:
             chunks=chunks,
             indexed_at=indexed_at,
             checked_at=now,
-            warnings="; ".join(item.facts.problems[:20]) or None,
+            warnings="; ".join(item.warnings[:20]) or None,
         )
+
+    def _clean_up(
+        self, stale: dict[Visibility, set[str]], crashed_before: bool, report: IngestReport
+    ) -> None:
+        """After the switch: delete replaced vectors, orphans and old lexical generations.
+
+        The run has succeeded once `_commit` returns, so a failure here (a full disk, Chroma
+        gone) is logged, not raised: the running mark stays set and the next run collects
+        what is left, exactly as after a crash."""
+        try:
+            for vis, ids in stale.items():
+                self._vectors.delete(vis, ids)
+            if crashed_before:
+                report.recovered_orphans = self._collect_orphans()
+            self._prune_lexical()
+            with self._facts.transaction() as conn:
+                FactsDB.set_meta(conn, RUNNING_KEY, None)
+        except Exception as exc:
+            logger.warning(
+                "the new index is served, but replaced vectors could not be removed yet "
+                "(%s: %s); the next ingest removes them",
+                type(exc).__name__,
+                exc,
+            )
 
     def _collect_orphans(self) -> int:
         """Delete vectors no served chunk names (left by an interrupted run)."""

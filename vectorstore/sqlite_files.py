@@ -46,6 +46,9 @@ def immediate_transaction(
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            # SQLite rolls back by itself after some errors (a full disk, an I/O error); a
+            # second ROLLBACK would fail and hide the error that matters.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")

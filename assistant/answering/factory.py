@@ -8,7 +8,7 @@ from assistant.answering.service import Answerer, AssistantService
 from assistant.answering.sessions import SessionStore
 from assistant.knowledge.answers import KnowledgeAnswerer
 from assistant.resources import Resources
-from assistant.retrieval.evidence import EvidenceSelector
+from assistant.retrieval.evidence import EvidenceSelector, SentenceVectorCache
 from assistant.retrieval.hybrid import HybridSearcher
 
 
@@ -22,6 +22,17 @@ def build_answerer(resources: Resources) -> Answerer:
     return LLMAnswerer.from_settings(resources.settings.llm, fallback=extractive)
 
 
+def build_selector(resources: Resources) -> EvidenceSelector:
+    """The sentence-level pass, over the sentence vectors kept for the resources' model."""
+    if resources.embedder is None:
+        raise ValueError("the answer step needs the embedding model: open resources with it")
+    return EvidenceSelector(
+        resources.embedder,
+        resources.lexical.tokenizer,
+        cache=SentenceVectorCache(store=resources.sentences),
+    )
+
+
 def build_assistant(resources: Resources, sessions: SessionStore | None = None) -> AssistantService:
     """An `AssistantService` over the resources' stores and model."""
     if resources.embedder is None:
@@ -29,7 +40,7 @@ def build_assistant(resources: Resources, sessions: SessionStore | None = None) 
     searcher = HybridSearcher(
         resources.facts, resources.vectors, resources.lexical, resources.embedder
     )
-    selector = EvidenceSelector(resources.embedder, resources.lexical.tokenizer)
+    selector = build_selector(resources)
     return AssistantService(
         facts=resources.facts,
         searcher=searcher,

@@ -14,16 +14,22 @@ unbuffered. `install` adds them inside the CORS middleware, so a browser can rea
   in `data_dir/ratelimit.sqlite3` (see `rate_limiter`), shared by all workers on the machine.
   Should that file be unusable, questions go through (with a warning in the log) rather than
   every visitor being refused.
+- Bodies the routes cannot take get 422 whatever they hold: the validation errors echo the
+  input, which is made JSON-safe first (raw bytes of a non-JSON body, lone surrogates,
+  infinities), since FastAPI's own handler fails on those and answers 500.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import sqlite3
+from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -190,12 +196,38 @@ class QuestionRateLimit:
         await response(scope, receive, send)
 
 
+def json_safe(value: Any) -> Any:
+    """`value` as something JSON can always encode: bytes decoded (invalid UTF-8 replaced),
+    lone surrogates replaced, non-finite floats and other objects as text."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, bool | int | None):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {str(json_safe(k)): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [json_safe(item) for item in value]
+    return json_safe(str(value))
+
+
+async def unprocessable_body(request: Request, exc: Exception) -> JSONResponse:
+    """422 with FastAPI's `{"detail": [errors]}`, every error JSON-safe."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else [str(exc)]
+    return JSONResponse({"detail": json_safe(list(errors))}, status_code=422)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the body cap and, unless both rates are 0, the rate limits (innermost first).
+    """Add the body cap and, unless both rates are 0, the rate limits (innermost first), and
+    the 422 handler that never fails on what a body held.
 
     The limiter is opened here, once per app, kept on `app.state.rate_limiter` (None when
     unlimited) and closed with the app's other closers at shutdown.
     """
+    app.add_exception_handler(RequestValidationError, unprocessable_body)
     api = settings.api
     limiter: RateLimiter | None = None
     if api.rate_per_minute > 0 or api.staff_rate_per_minute > 0:

@@ -5,7 +5,8 @@ embedding) and its words (the share of the question's stemmed terms it contains,
 rare terms count more): its *topical* score. Answers often stand next to the sentence that
 matches best ("... a competition was held. The winner was Sergey Nikolaev."), so a sentence's
 *context* score also takes in its neighbours', and a sentence holding the kind of answer the
-question expects (a name, a date, an amount) is preferred. Sentence vectors are cached.
+question expects (a name, a date, an amount) is preferred. Sentence vectors are computed after
+each ingest and kept on disk (`SentenceStore`), so answering embeds only the question.
 Offsets are always into the document's canonical text, so a quote is `text[start:end]`.
 """
 
@@ -32,6 +33,7 @@ from vectorstore.composite_embedder import CompositeEmbedder
 from vectorstore.embeddings import Embedder
 from vectorstore.lexical import BilingualTokenizer
 from vectorstore.records import ChunkRecord
+from vectorstore.sentence_store import SentenceStore, as_stored, sentence_key
 
 MIN_SENTENCE_CHARS = 12
 MAX_SENTENCE_CHARS = 600
@@ -59,33 +61,49 @@ class Evidence:
 
 
 class SentenceVectorCache:
-    """A bounded LRU of sentence vectors keyed by (document, start, end, text hash)."""
+    """Sentence vectors: a bounded LRU in memory over an optional `SentenceStore` on disk
+    (filled after each ingest, so that answering embeds no sentence at all); what neither holds
+    is computed and kept in both. Keys are `sentence_key`s."""
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, capacity: int = 50_000, store: SentenceStore | None = None) -> None:
         self._capacity = capacity
-        self._items: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self.store = store
 
     def vectors(
-        self, embedder: Embedder, keys: list[tuple[str, int, int, int]], texts: list[str]
+        self, embedder: Embedder, keys: list[str], texts: list[str], doc_ids: list[str]
     ) -> np.ndarray:
-        """Vectors for `texts`, computing only those not cached."""
+        """Vectors for `texts` (keys and documents alongside), computing only unknown ones."""
         with self._lock:
             found = {i: self._items[key] for i, key in enumerate(keys) if key in self._items}
             for i in found:
                 self._items.move_to_end(keys[i])
         missing = [i for i in range(len(keys)) if i not in found]
+        if missing and self.store is not None:
+            stored = self.store.get_many([keys[i] for i in missing])
+            for i in missing:
+                if keys[i] in stored:
+                    found[i] = stored[keys[i]]
+            self._remember({keys[i]: found[i] for i in missing if i in found})
+            missing = [i for i in missing if i not in found]
         if missing:
-            computed = embedder.encode_passages([texts[i] for i in missing])
-            with self._lock:
-                for row, i in enumerate(missing):
-                    found[i] = computed[row]
-                    self._items[keys[i]] = computed[row]
-                while len(self._items) > self._capacity:
-                    self._items.popitem(last=False)
+            computed = as_stored(embedder.encode_passages([texts[i] for i in missing]))
+            for row, i in enumerate(missing):
+                found[i] = computed[row]
+            self._remember({keys[i]: found[i] for i in missing})
+            if self.store is not None:
+                self.store.put_many((keys[i], doc_ids[i], found[i]) for i in missing)
         if not keys:
             return np.zeros((0, embedder.dimension), dtype=np.float32)
         return np.stack([found[i] for i in range(len(keys))])
+
+    def _remember(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            for key, vector in items.items():
+                self._items[key] = vector
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
 
 
 class EvidenceSelector:
@@ -123,11 +141,12 @@ class EvidenceSelector:
         if not candidates:
             return []
         texts = [c.text for c in candidates]
-        keys = [(c.chunk.doc_id, c.start, c.end, hash(c.text)) for c in candidates]
+        keys = [sentence_key(c.chunk.doc_id, c.start, c.end, c.text) for c in candidates]
+        doc_ids = [c.chunk.doc_id for c in candidates]
         question_language = detect_language(question)
         similarities = self._similarities(
-            self._cache.vectors(self._embedder, keys, texts), query_vector, question_language,
-            [c.chunk.language for c in candidates],
+            self._cache.vectors(self._embedder, keys, texts, doc_ids), query_vector,
+            question_language, [c.chunk.language for c in candidates],
         )  # fmt: skip
         token_sets = [set(self._tokenizer.tokenize(f"{c.text} {c.heading}")) for c in candidates]
         weights = self._term_weights(self.query_terms(question), token_sets)
@@ -187,26 +206,33 @@ class EvidenceSelector:
         return evidence
 
     def _candidates(self, hits: list[ScoredChunk]) -> list[_Candidate]:
-        """Sentences of the top chunks in document order, without duplicates; a line that ends
-        with a colon takes the list items that follow it."""
+        """Sentences of the top chunks in document order, without duplicates."""
         found: dict[tuple[str, int, int], _Candidate] = {}
         for rank, hit in enumerate(hits[: self._chunks_considered]):
-            chunk = hit.chunk
-            heading = chunk.section.split(" > ")[-1] if chunk.section else ""
-            spans = _merge_lists(
-                chunk.text,
-                sentence_spans(chunk.text, 0, len(chunk.text), max_chars=MAX_SENTENCE_CHARS),
-            )
-            for start, end in spans:
-                key = (chunk.doc_id, chunk.start + start, chunk.start + end)
-                if end - start < MIN_SENTENCE_CHARS or key in found:
-                    continue
-                blank = chunk.text.rfind("\n\n", 0, start)
-                paragraph = (chunk.doc_id, chunk.start + blank if blank >= 0 else -1 - chunk.start)
-                found[key] = _Candidate(
-                    chunk, key[1], key[2], rank, chunk.text[start:end], heading, paragraph
+            for candidate in chunk_candidates(hit.chunk, rank):
+                found.setdefault(
+                    (candidate.chunk.doc_id, candidate.start, candidate.end), candidate
                 )
         return [found[key] for key in sorted(found)]
+
+    def precompute(self, chunks: list[ChunkRecord]) -> int:
+        """Embed and keep the vectors of every candidate sentence of `chunks` (after an
+        ingest); return how many sentences that was."""
+        unique: dict[str, _Candidate] = {}  # overlapping chunks share sentences
+        for chunk in chunks:
+            for c in chunk_candidates(chunk, 0):
+                unique.setdefault(sentence_key(c.chunk.doc_id, c.start, c.end, c.text), c)
+        candidates = list(unique.values())
+        if candidates:
+            self._cache.vectors(
+                self._embedder,
+                list(unique),
+                [c.text for c in candidates],
+                [c.chunk.doc_id for c in candidates],
+            )
+        if self._cache.store is not None:
+            self._cache.store.mark_done(chunk.chunk_id for chunk in chunks)
+        return len(candidates)
 
     def _similarities(
         self, vectors: np.ndarray, query: np.ndarray, language: str, languages: list[str]
@@ -241,6 +267,28 @@ class _Candidate:
     text: str
     heading: str
     paragraph: tuple[str, int]
+
+
+def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
+    """A chunk's candidate sentences, with offsets into the document; a line that ends with a
+    colon takes the list items that follow it."""
+    heading = chunk.section.split(" > ")[-1] if chunk.section else ""
+    spans = _merge_lists(
+        chunk.text, sentence_spans(chunk.text, 0, len(chunk.text), max_chars=MAX_SENTENCE_CHARS)
+    )
+    found: list[_Candidate] = []
+    for start, end in spans:
+        if end - start < MIN_SENTENCE_CHARS:
+            continue
+        blank = chunk.text.rfind("\n\n", 0, start)
+        paragraph = (chunk.doc_id, chunk.start + blank if blank >= 0 else -1 - chunk.start)
+        found.append(
+            _Candidate(
+                chunk, chunk.start + start, chunk.start + end, rank, chunk.text[start:end],
+                heading, paragraph,
+            )
+        )  # fmt: skip
+    return found
 
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)

@@ -169,10 +169,12 @@ def extract_agreements(text: str, sentence: tuple[int, int]) -> list[AgreementFa
     starts = [t.start for t in tokens]
     found: list[tuple[re.Match[str], list[tuple[int, int]]]] = []
     for index, keyword in enumerate(keywords):
-        first = next(i for i, s in enumerate(starts) if s >= keyword.start())
+        first = next((i for i, s in enumerate(starts) if s >= keyword.start()), len(starts))
         limit = len(tokens)
         if index + 1 < len(keywords):
-            limit = next(i for i, s in enumerate(starts) if s >= keywords[index + 1].start())
+            limit = next(
+                (i for i, s in enumerate(starts) if s >= keywords[index + 1].start()), len(starts)
+            )
         orgs: list[tuple[int, int]] = []
         windows = [(first + 1, limit)] + ([(0, first)] if index == 0 else [])
         for low, high in windows:

@@ -293,8 +293,9 @@ def find_dates(text: str, start: int = 0, end: int | None = None) -> list[DateMa
     Offsets are into `text`. Where readings overlap the longest wins, so "7 - 10 April, 2020"
     is one range, not a day plus a year.
     """
-    stop = len(text) if end is None else min(end, len(text))
-    start = max(0, start)
+    start, stop, _ = slice(start, end).indices(len(text))  # as text[start:end] reads them
+    if stop <= start:
+        return []
     # An impossible reading ("29 February 2023") still claims its span, so that no shorter
     # reading inside it ("February 2023") turns a wrong date into a vaguer one.
     found: list[tuple[int, int, DateMatch | None]] = []

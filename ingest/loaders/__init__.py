@@ -1,33 +1,34 @@
-"""Loaders turn one file into a `LoadedDocument` (see `load_file`)."""
+"""Loaders turn one file into a `LoadedDocument` (see `load_file`).
+
+A loader's module is imported the first time a file of its type is loaded, so a process that
+reads only text files (a parser worker, say) does not pay for the PDF, Word and Excel libraries.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 from ingest.document import LoadedDocument, LoaderError
-from ingest.loaders.docx_loader import load_docx
-from ingest.loaders.html_loader import load_html
-from ingest.loaders.markdown_loader import load_markdown
-from ingest.loaders.pdf_loader import load_pdf
-from ingest.loaders.table_loader import load_csv, load_xlsx
-from ingest.loaders.text_loader import load_text
 
 __all__ = ["SUPPORTED_SUFFIXES", "load_file"]
 
 logger = logging.getLogger(__name__)
 
-_LOADERS: dict[str, Callable[[bytes], LoadedDocument]] = {
-    ".txt": load_text,
-    ".md": load_markdown,
-    ".markdown": load_markdown,
-    ".html": load_html,
-    ".htm": load_html,
-    ".pdf": load_pdf,
-    ".docx": load_docx,
-    ".csv": load_csv,
-    ".xlsx": load_xlsx,
+# suffix -> (module in ingest.loaders, function)
+_LOADERS: dict[str, tuple[str, str]] = {
+    ".txt": ("text_loader", "load_text"),
+    ".md": ("markdown_loader", "load_markdown"),
+    ".markdown": ("markdown_loader", "load_markdown"),
+    ".html": ("html_loader", "load_html"),
+    ".htm": ("html_loader", "load_html"),
+    ".pdf": ("pdf_loader", "load_pdf"),
+    ".docx": ("docx_loader", "load_docx"),
+    ".csv": ("table_loader", "load_csv"),
+    ".xlsx": ("table_loader", "load_xlsx"),
 }
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
 
@@ -48,8 +49,7 @@ def load_file(path: Path, *, max_bytes: int) -> LoadedDocument:
     empty, unreadable, corrupt, encrypted, undecodable, or no text in it.
     """
     suffix = path.suffix.lower()
-    loader = _LOADERS.get(suffix)
-    if loader is None:
+    if suffix not in _LOADERS:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         hint = f"; {_CONVERT_HINTS[suffix]}" if suffix in _CONVERT_HINTS else ""
         raise LoaderError(
@@ -69,10 +69,16 @@ def load_file(path: Path, *, max_bytes: int) -> LoadedDocument:
         raise LoaderError(f"cannot read the file ({exc.strerror or exc})") from exc
     if len(data) > max_bytes:  # grew between stat and read
         raise LoaderError(f"file is too large: it exceeds the limit of {_human_size(max_bytes)}")
-    document = loader(data)
+    document = _loader(suffix)(data)
     logger.debug("loaded %s: %d characters, %d headings", path, len(document.text),
                  len(document.headings))  # fmt: skip
     return document
+
+
+def _loader(suffix: str) -> Callable[[bytes], LoadedDocument]:
+    module, function = _LOADERS[suffix]
+    loaded = importlib.import_module(f"ingest.loaders.{module}")
+    return cast(Callable[[bytes], LoadedDocument], getattr(loaded, function))
 
 
 def _human_size(size: int) -> str:

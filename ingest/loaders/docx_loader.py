@@ -12,6 +12,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from ingest.document import LoadedDocument, LoaderError
+from ingest.loaders.zip_guard import check_zip
 from ingest.normalize import Block, assemble_blocks, heading_line
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ _TITLE_LEVEL = 1
 def load_docx(data: bytes) -> LoadedDocument:
     """Load a .docx; the title is the document property, else the Title paragraph, else the
     first heading."""
+    check_zip(data, ".docx")
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # zip, XML and package errors all mean the same to the user

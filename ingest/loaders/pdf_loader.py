@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
@@ -14,6 +15,7 @@ from ingest.normalize import BLOCK_SEPARATOR, normalize_text
 logger = logging.getLogger(__name__)
 
 _ENCRYPTED = "encrypted PDF; decrypt it first"
+MAX_PAGES = 5000  # reading takes a few ms a page; a PDF this long is better split
 
 
 def load_pdf(data: bytes) -> LoadedDocument:
@@ -22,7 +24,9 @@ def load_pdf(data: bytes) -> LoadedDocument:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             _decrypt_with_empty_password(reader)
+        _check_page_count(_declared_pages(reader))  # before walking a huge page tree
         pages = list(reader.pages)
+        _check_page_count(len(pages))
     except LoaderError:
         raise
     except (FileNotDecryptedError, DependencyError) as exc:
@@ -48,6 +52,23 @@ def load_pdf(data: bytes) -> LoadedDocument:
         title=_metadata_title(reader),
         warnings=warnings,
     )
+
+
+def _declared_pages(reader: PdfReader) -> int:
+    """The page count the document states (cheap to read; it may lie, the walk is checked too)."""
+    try:
+        root: Any = reader.trailer["/Root"]
+        return int(root["/Pages"]["/Count"])
+    except Exception:  # a missing or odd /Count: the page walk decides
+        return 0
+
+
+def _check_page_count(count: int) -> None:
+    if count > MAX_PAGES:
+        raise LoaderError(
+            f"the PDF has {count:,} pages, more than the {MAX_PAGES:,} that are read from one "
+            "file; split it into smaller files"
+        )
 
 
 def _decrypt_with_empty_password(reader: PdfReader) -> None:

@@ -13,10 +13,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-import openpyxl
-
 from ingest.document import Heading, LoadedDocument, LoaderError, TableRow
 from ingest.encoding import decode_bytes
+from ingest.loaders.zip_guard import check_zip
 from ingest.normalize import BLOCK_SEPARATOR, Block, assemble_blocks, heading_line
 
 logger = logging.getLogger(__name__)
@@ -37,8 +36,13 @@ class TableLines:
 def load_csv(data: bytes) -> LoadedDocument:
     """Load a CSV file, with a comma, semicolon or tab delimiter, in any supported encoding."""
     raw, encoding = decode_bytes(data)
-    delimiter = sniff_delimiter(raw)
-    table = table_lines(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter))
+    try:
+        delimiter = sniff_delimiter(raw)
+        table = table_lines(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter))
+    except csv.Error as exc:  # e.g. a cell longer than the csv module's 131,072 characters
+        raise LoaderError(
+            f"unreadable CSV ({exc}); save it again from the spreadsheet, or split very long cells"
+        ) from exc
     text, _, rows, warnings = _assemble([(None, table)])
     if not text:
         raise LoaderError("no text could be extracted (the table has no values)")
@@ -47,6 +51,9 @@ def load_csv(data: bytes) -> LoadedDocument:
 
 def load_xlsx(data: bytes) -> LoadedDocument:
     """Load an .xlsx workbook: a heading per sheet with values, then the sheet's rows."""
+    import openpyxl  # noqa: PLC0415  (slow to import, with numpy; csv needs neither)
+
+    check_zip(data, ".xlsx")
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # zip, XML and format errors all mean the same to the user
