@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.ask_bench import REPO, RESULTS
+from bench.scale_bench import FLOOR_SAMPLE
 
 DOCS = REPO / "docs"
 PLOT = "benchmarks-latency.svg"
@@ -125,8 +126,8 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         f"Measured {scale['date']} with `python -m bench --only scale` on {machine['cores']} "
         f"cores ({machine['cpu']}, Python {machine['python']}), model `{scale['model']}`, "
         f"generator seed {scale['seed']}. One in five generated files is internal. "
-        "Question latencies are the medians of three warm passes over up to 60 questions "
-        "whose answer is in a public file.",
+        "Question latencies are medians of three passes over up to 60 questions whose answer "
+        "is in a public file, each pass by a process warmed up on other questions.",
         "",
         "### Ingest",
         "",
@@ -151,8 +152,8 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "The floor embeds the same chunk texts with the same model in the ingest's batch size "
-        f"(all of them, or an evenly spaced sample of {rows[0]['ingest'].get('floor_sample', '?')}"
-        " at the larger sizes: it is a rate per chunk). CPU time (this process and its parser "
+        f"(all of them up to {FLOOR_SAMPLE:,}, else an evenly spaced sample of that many: it is "
+        "a rate per chunk). CPU time (this process and its parser "
         "workers) hardly depends on what else runs on the machine, so its ratio is the steadier "
         "one. The sentence stage runs after the switch: it embeds the candidate sentences of "
         "the new chunks once, so that answering a question embeds only the question; the "
@@ -184,8 +185,9 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
     lines += [
         "",
         "Every timed question is new to the process answering it (warmed up on other "
-        "questions): the answer step embeds the candidate sentences of the best chunks and "
-        "caches them, so a *repeated question* costs less. "
+        "questions). The answer step scores the candidate sentences of the best chunks by "
+        "meaning; their vectors come from the sentence stage of the ingest, so a new question "
+        "costs about what a *repeated question* does. "
         "*Floor*: one query embedding plus one Chroma top-8 on our index. *Naive*: LangChain's "
         "splitter (1000/200), an in-memory Chroma over the public documents, top-4 (no answer "
         "text). *Structured*: agreement questions answered from the facts database; *first* is "
