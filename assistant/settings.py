@@ -125,9 +125,9 @@ class IngestSettings(BaseModel):
     sentence_vectors: bool = Field(
         default=True,
         description="After each ingest, embed the candidate sentences of new chunks once and "
-        "keep them, so that answering embeds only the question. It costs about as much again "
-        "as the ingest's own embedding; `false` leaves it to the first questions that need "
-        "them (they are kept then).",
+        "keep them, so that answering embeds only the question. It costs about twice the "
+        "ingest's own embedding work; `false` leaves it to the first questions that need them "
+        "(they are kept then).",
     )
 
 
