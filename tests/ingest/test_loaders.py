@@ -47,7 +47,13 @@ def make_pdf(pages: list[list[str]]) -> bytes:
             "/Resources << /Font << /F1 3 0 R >> >> >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-    out = b"%PDF-1.4\n"
+    return pdf_from_objects(objects)
+
+
+def pdf_from_objects(objects: list[bytes]) -> bytes:
+    """A PDF of these objects, numbered from 1 (object 1 is the catalog), with a correct xref
+    table."""
+    out = bytearray(b"%PDF-1.4\n")
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))
@@ -59,7 +65,7 @@ def make_pdf(pages: list[list[str]]) -> bytes:
         len(objects) + 1,
         xref,
     )
-    return out
+    return bytes(out)
 
 
 def encrypt_pdf(pdf: bytes, user_password: str) -> bytes:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import docx
 
+from tests.ingest.test_loaders import pdf_from_objects
+
 _PROSE = (
     "The Institute signed a memorandum of cooperation with the University of Havana in 2021. "
     "Joint research in occupational health continues under the programme, with annual "
@@ -80,28 +82,19 @@ def _zip(members: list[tuple[str, bytes, int, int]]) -> bytes:
     return bytes(out)
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """Objects numbered from 1 (object 1 is the catalog), with a correct xref table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
 def _stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s>>\nstream\n%s\nendstream" % (len(data), extra, data)
 
 
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def _page(contents: int, resources: bytes = b"") -> bytes:
+    """A page of the tree at object 2, drawing object `contents` with the font at object 3."""
+    return (
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents %d 0 R "
+        b"/Resources << /Font << /F1 3 0 R >> %s>> >>" % (contents, resources)
+    )
 
 
 def many_pages_pdf(path: Path, pages: int = 50_000) -> Path:
@@ -114,11 +107,8 @@ def many_pages_pdf(path: Path, pages: int = 50_000) -> Path:
         _FONT,
         _stream(b"BT /F1 12 Tf 72 720 Td (Annual cooperation report, page text.) Tj ET"),
     ]
-    objects += [
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> >> >>"
-    ] * pages
-    path.write_bytes(_pdf(objects))
+    objects += [_page(4)] * pages
+    path.write_bytes(pdf_from_objects(objects))
     return path
 
 
@@ -128,11 +118,10 @@ def looping_pages_pdf(path: Path) -> Path:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [2 0 R 4 0 R] /Count 2 >>",
         _FONT,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> >> >>",
+        _page(5),
         _stream(b"BT /F1 12 Tf 72 720 Td (A page inside a loop.) Tj ET"),
     ]
-    path.write_bytes(_pdf(objects))
+    path.write_bytes(pdf_from_objects(objects))
     return path
 
 
@@ -142,8 +131,7 @@ def self_drawing_pdf(path: Path) -> Path:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
         _FONT,
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> /XObject << /X1 6 0 R >> >> >>",
+        _page(5, b"/XObject << /X1 6 0 R >> "),
         _stream(b"BT /F1 12 Tf 72 720 Td (Self drawing page.) Tj ET /X1 Do"),
         _stream(
             b"BT /F1 12 Tf 72 700 Td (Again.) Tj ET /X1 Do",
@@ -151,7 +139,7 @@ def self_drawing_pdf(path: Path) -> Path:
             b"/Resources << /Font << /F1 3 0 R >> /XObject << /X1 6 0 R >> >> ",
         ),
     ]
-    path.write_bytes(_pdf(objects))
+    path.write_bytes(pdf_from_objects(objects))
     return path
 
 
@@ -167,11 +155,8 @@ def cpu_burning_pdf(path: Path, pages: int = 400, operators: int = 400_000) -> P
         _FONT,
         _stream(packed, b"/Filter /FlateDecode "),
     ]
-    objects += [
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 3 0 R >> >> >>"
-    ] * pages
-    path.write_bytes(_pdf(objects))
+    objects += [_page(4)] * pages
+    path.write_bytes(pdf_from_objects(objects))
     return path
 
 
