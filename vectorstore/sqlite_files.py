@@ -8,6 +8,7 @@ WAL so readers never wait for a writer, and a busy timeout so writers queue inst
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -26,7 +27,7 @@ def open_database(
     )
     try:
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous=NORMAL")
         for script in schema:
             conn.executescript(script)
@@ -34,6 +35,29 @@ def open_database(
         conn.close()
         raise
     return conn
+
+
+def use_wal(conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """Put the file in WAL mode, waiting for other processes that open it at the same moment.
+
+    Switching the journal mode needs the file to itself, and SQLite answers "database is
+    locked" at once instead of calling the busy handler when another connection is doing the
+    same (two API workers starting together on a fresh data dir): retry until `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            message = str(exc).lower()
+            if "locked" not in message and "busy" not in message:
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
 
 @contextmanager

@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from vectorstore.sqlite_files import use_wal
+
 MAX_TURNS = 6
 TTL_SECONDS = 3600.0
 
@@ -30,7 +32,7 @@ class SessionStore:
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30.0)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._conn)
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS turns (session_id TEXT NOT NULL, audience TEXT NOT NULL, "
             "at REAL NOT NULL, "

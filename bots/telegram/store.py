@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bots.telegram.texts import Lang
+from vectorstore.sqlite_files import use_wal
 
 STORE_FILE = "telegram.sqlite3"
 
@@ -60,7 +61,7 @@ class BotStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30.0)
         self._lock = threading.Lock()
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            use_wal(self._conn)
             self._conn.executescript(_SCHEMA)
             self._conn.commit()
 
