@@ -19,7 +19,9 @@ from vectorstore.sentence_store import SentenceStore
 
 logger = logging.getLogger(__name__)
 
-CHUNKS_PER_BATCH = 64
+# Enough chunks per batch (a few thousand sentences) for the embedder to group sentences of
+# like length; small enough that an interruption loses little.
+CHUNKS_PER_BATCH = 512
 
 
 def embed_sentences(

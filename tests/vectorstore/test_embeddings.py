@@ -65,3 +65,22 @@ def test_prefixes_from_settings_change_what_is_embedded():
     text = "cooperation agreement"
     assert not np.allclose(plain.encode_query(text), prefixed.encode_query(text))
     assert np.allclose(plain.encode_query("query: " + text), prefixed.encode_query(text), atol=1e-5)
+
+
+@pytest.mark.integration
+def test_passages_of_mixed_length_come_back_in_the_order_given():
+    """`encode_passages` groups texts by length across batches; each vector must still be its
+    own text's, whatever the order and however many batches the call spans."""
+    embedder = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled", batch_size=2))
+    texts = [
+        "Short.",
+        "The memorandum of understanding with the University of Tartu runs until 2027 "
+        "and covers joint supervision of doctoral students in public health.",
+        "Contact: Anna Petrova, international office.",
+        "Erasmus+",
+        "A much longer passage about the summer school, " * 8,
+    ]
+    together = embedder.encode_passages(texts)
+    alone = np.stack([embedder.encode_passages([text])[0] for text in texts])
+    assert together.shape == (len(texts), 384)
+    assert np.allclose(together, alone, atol=1e-4)
