@@ -16,7 +16,9 @@ every fifth file is internal, the rest public):
   - the floor (one query embedding plus one Chroma top-k), `AssistantService.ask` for a
     visitor and for staff (who search the internal collection too), structured agreement
     questions, and the naive LangChain pipeline of `coop eval` (its own splitter 1000/200
-    and in-memory Chroma over the public documents, top-4; skipped above `--naive-max`);
+    and Chroma over the public documents, top-4; its Chroma is kept on disk in the size's
+    folder, built by `--build-only` too and resumed after an interruption; sizes above
+    `--naive-max`, when given, go without it);
 - over HTTP: `coop serve` on the built index (a fresh server for visitors, another for staff):
   seconds from start to `/readyz` 200, `POST /v1/ask` p50/p95 of new questions after a
   warm-up on others, and the server's peak RSS.
@@ -327,8 +329,44 @@ def _questions(
     return timed, [q.question for q in timed], warm or ["warm-up question"], structured
 
 
+def _naive(
+    folder: Path, resources: Resources, embedder: Embedder
+) -> tuple[NaiveRetriever, dict[str, Any]]:
+    """The naive pipeline over the size's public documents, its Chroma kept in the size's
+    folder: built once (resumed if interrupted), loaded by later runs."""
+    documents = [
+        document
+        for state in resources.facts.file_states().values()
+        if state.doc_id
+        and state.visibility == "public"
+        and (document := resources.facts.get_document(state.doc_id))
+    ]
+    started = time.perf_counter()
+    naive = NaiveRetriever(embedder, documents, persist_dir=folder / "naive")
+    return naive, {
+        "naive_build_s": time.perf_counter() - started,
+        "naive_chunks": naive.chunk_count,
+        "naive_embedded_now": naive.embedded,
+    }
+
+
+def build_naive(folder: Path, record: dict[str, Any], embedder: Embedder) -> None:
+    """Build (or finish) the size's naive pipeline without measuring anything."""
+    settings = _settings(folder / "var", record["model"], date.fromisoformat(record["today"]))
+    resources = open_resources(settings, embedder=embedder)
+    try:
+        naive, built = _naive(folder, resources, embedder)
+        print(
+            f"{record['target_chunks']} chunks: naive pipeline ready, {naive.chunk_count} "
+            f"pieces ({naive.embedded} embedded now, {built['naive_build_s']:.0f} s)",
+            flush=True,
+        )
+    finally:
+        resources.close()
+
+
 def _in_process(
-    folder: Path, record: dict[str, Any], embedder: Embedder, naive_max: int
+    folder: Path, record: dict[str, Any], embedder: Embedder, naive_max: int | None
 ) -> dict[str, Any]:
     model, today = record["model"], date.fromisoformat(record["today"])
     resources: Resources = open_resources(
@@ -355,18 +393,9 @@ def _in_process(
 
         naive: NaiveRetriever | None = None
         result: dict[str, Any] = {"questions": len(asked), "warm_up_questions": len(warm)}
-        if record["ingest"]["chunks"] <= naive_max:
-            documents = [
-                document
-                for state in resources.facts.file_states().values()
-                if state.doc_id
-                and state.visibility == "public"
-                and (document := resources.facts.get_document(state.doc_id))
-            ]
-            started = time.perf_counter()
-            naive = NaiveRetriever(embedder, documents)
-            result["naive_build_s"] = time.perf_counter() - started
-            result["naive_chunks"] = naive.chunk_count
+        if naive_max is None or record["ingest"]["chunks"] <= naive_max:
+            naive, built = _naive(folder, resources, embedder)
+            result.update(built)
         configs: dict[str, Callable[[], Callable[[str], object]]] = {
             "floor": lambda: floor,
             "ask_in_process": ours("public"),
@@ -483,7 +512,7 @@ def run_scale_bench(
     model: str | None = None,
     seed: int = 0,
     workdir: Path | None = None,
-    naive_max: int = 50_000,
+    naive_max: int | None = None,
     build_only: bool = False,
 ) -> dict[str, Any]:
     """Build (or reuse) and measure every size; print, write `scale.json`."""
@@ -495,9 +524,11 @@ def run_scale_bench(
     rows = []
     for size in sizes:
         record = build_size(workdir, size, embedder, model, seed)
-        if build_only:
-            continue
         folder = workdir / str(size)
+        if build_only:
+            if naive_max is None or record["ingest"]["chunks"] <= naive_max:
+                build_naive(folder, record, embedder)
+            continue
         print(f"{size} chunks: questions in process…", flush=True)
         query = _in_process(folder, record, embedder, naive_max)
         print(f"{size} chunks: questions over HTTP…", flush=True)

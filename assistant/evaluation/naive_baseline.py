@@ -1,13 +1,16 @@
 """A naive RAG pipeline for comparison: LangChain's splitter (1000/200), Chroma, top-k chunks.
 
 It answers with the k retrieved chunks themselves (what a naive pipeline would hand over), never
-declines, and cites each chunk by its offsets.
+declines, and cites each chunk by its offsets. In memory by default; with `persist_dir` its
+Chroma lives on disk and a second build (or one resumed after an interruption) embeds only the
+pieces not there yet, which the benchmark needs at 100k chunks.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from pathlib import Path
 
 import chromadb
 from chromadb.config import Settings as ChromaClientSettings
@@ -20,26 +23,40 @@ from vectorstore.records import DocumentRecord
 class NaiveRetriever:
     """Splits, embeds and searches documents the textbook way, in an in-memory Chroma."""
 
-    def __init__(self, embedder: Embedder, documents: list[DocumentRecord], k: int = 4) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        documents: list[DocumentRecord],
+        k: int = 4,
+        *,
+        persist_dir: Path | None = None,
+    ) -> None:
         self._embedder = embedder
         self._k = k
         splitter = RecursiveCharacterTextSplitter(
             chunk_size=1000, chunk_overlap=200, add_start_index=True
         )
-        client = chromadb.EphemeralClient(settings=ChromaClientSettings(anonymized_telemetry=False))
-        self._collection = client.create_collection(
-            f"naive-{uuid.uuid4().hex[:8]}",
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
+        settings = ChromaClientSettings(anonymized_telemetry=False)
+        if persist_dir is None:
+            client = chromadb.EphemeralClient(settings=settings)
+            name = f"naive-{uuid.uuid4().hex[:8]}"
+        else:
+            client = chromadb.PersistentClient(path=str(persist_dir), settings=settings)
+            name = "naive"
+        self._collection = client.get_or_create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
         )
         ids: list[str] = []
         texts: list[str] = []
         metadatas: list[Mapping[str, str | int | float | bool | None]] = []
-        for document in documents:
-            for piece in splitter.create_documents(
+        # Ids depend only on the documents, not on the order given: a resumed build finds
+        # the pieces it already holds.
+        for document in sorted(documents, key=lambda d: d.doc_id):
+            pieces = splitter.create_documents(
                 [document.text], metadatas=[{"doc_id": document.doc_id}]
-            ):
-                ids.append(f"{document.doc_id}-{len(ids)}")
+            )
+            for number, piece in enumerate(pieces):
+                ids.append(f"{document.doc_id}-{number}")
                 texts.append(piece.page_content)
                 metadatas.append(
                     {
@@ -49,15 +66,21 @@ class NaiveRetriever:
                     }
                 )
         self.chunk_count = len(ids)
-        batch = max(1, client.get_max_batch_size())
+        self.embedded = 0
+        batch = max(1, min(client.get_max_batch_size(), 1024))
         for begin in range(0, len(ids), batch):
             end = begin + batch
+            have = set(self._collection.get(ids=ids[begin:end], include=[])["ids"])
+            todo = [i for i in range(begin, min(end, len(ids))) if ids[i] not in have]
+            if not todo:
+                continue
             self._collection.add(
-                ids=ids[begin:end],
-                embeddings=self._embedder.encode_passages(texts[begin:end]),
-                documents=texts[begin:end],
-                metadatas=metadatas[begin:end],  # type: ignore[arg-type]
+                ids=[ids[i] for i in todo],
+                embeddings=self._embedder.encode_passages([texts[i] for i in todo]),
+                documents=[texts[i] for i in todo],
+                metadatas=[metadatas[i] for i in todo],
             )
+            self.embedded += len(todo)
 
     def search(self, question: str) -> list[tuple[str, str, int, str]]:
         """(doc_id, source, start, text) of the top-k chunks."""
