@@ -191,6 +191,23 @@ def _generate(folder: Path, size: int, seed: int) -> dict[str, Any]:
     return generated
 
 
+def _stage(folder: Path, name: str, measured: dict[str, float]) -> dict[str, float]:
+    """A stage's measures, kept across interruptions in `stages.json`.
+
+    A build resumed after an interruption finds most of its work done, and timing what is left
+    would say nothing. So each stage's measures are written when it completes a run that did
+    real work; a later run that finds nothing left to do reports the kept ones. A run that
+    finished a stage an earlier run began reports its own share (a rate per chunk or sentence,
+    flagged `resumed` in the record).
+    """
+    path = folder / "stages.json"
+    stages = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if measured["count"] > 0 or name not in stages:
+        stages[name] = measured
+        path.write_text(json.dumps(stages, indent=2), encoding="utf-8")
+    return dict(stages[name])
+
+
 def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -> dict[str, Any]:
     """Generate (or resume), ingest and measure the ingest of one size in `folder`."""
     generated = _generate(folder, size, seed)
@@ -207,12 +224,38 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
         failed = [o for r in reports for o in r.failed]
         if failed:
             raise RuntimeError(f"{len(failed)} generated files failed to ingest: {failed[:3]}")
-        embedded = sum(r.embedded_chunks for r in reports)
+        resumed = sum(r.reused_chunks + r.count("unchanged") for r in reports) > 0
+        ingest_stage = _stage(
+            folder,
+            "ingest",
+            {
+                "count": sum(r.embedded_chunks for r in reports),
+                "s": ingest_s,
+                "cpu_s": ingest_cpu_s,
+                "resumed": float(resumed),
+            },
+        )
+        embedded = max(1, int(ingest_stage["count"]))
+        ingest_s, ingest_cpu_s = ingest_stage["s"], ingest_stage["cpu_s"]
         selector = build_selector(resources)
         started, cpu = time.perf_counter(), _cpu_s()
-        sentences = embed_sentences(resources.facts, selector, resources.sentences)
-        sentences_s, sentences_cpu_s = time.perf_counter() - started, _cpu_s() - cpu
-        resumed = sum(r.reused_chunks + r.count("unchanged") for r in reports) > 0
+        sentences_now = embed_sentences(resources.facts, selector, resources.sentences)
+        sentence_stage = _stage(
+            folder,
+            "sentences",
+            {
+                "count": sentences_now,
+                "s": time.perf_counter() - started,
+                "cpu_s": _cpu_s() - cpu,
+                "total": resources.sentences.count(),
+            },
+        )
+        sentences = int(sentence_stage["total"])
+        # The stage's cost for every sentence kept, at the rate it was measured.
+        per_sentence = sentence_stage["s"] / max(1.0, sentence_stage["count"])
+        per_sentence_cpu = sentence_stage["cpu_s"] / max(1.0, sentence_stage["count"])
+        sentences_s, sentences_cpu_s = sentences * per_sentence, sentences * per_sentence_cpu
+        resumed = bool(ingest_stage["resumed"])  # of the run that measured the ingest
         texts = [
             chunk.embedding_text()
             for state in resources.facts.file_states().values()
@@ -245,7 +288,7 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
             "files": files,
             "internal_files": generated["internal_files"],
             "chunks": len(texts),
-            "embedded_this_run": embedded,
+            "embedded_measured": embedded,  # by the run whose ingest was timed
             "resumed": resumed,
             "ingest_s": ingest_s,
             "ingest_chunks_per_s": embedded / ingest_s,
@@ -253,15 +296,18 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
             "sentences": sentences,
             "sentences_s": sentences_s,
             "sentences_per_s": sentences / sentences_s if sentences_s else 0.0,
-            "ingest_with_sentences_chunks_per_s": embedded / (ingest_s + sentences_s),
-            "ingest_with_sentences_chunks_per_cpu_s": embedded / (ingest_cpu_s + sentences_cpu_s),
+            "sentences_measured": int(sentence_stage["count"]),
+            "ingest_with_sentences_chunks_per_s": len(texts)
+            / (len(texts) * ingest_s / embedded + sentences_s),
+            "ingest_with_sentences_chunks_per_cpu_s": len(texts)
+            / (len(texts) * ingest_cpu_s / embedded + sentences_cpu_s),
             "floor_sample": len(sample),
             "floor_chunks_per_s": len(sample) / floor_s,
             "floor_chunks_per_cpu_s": len(sample) / floor_cpu_s,
             "ratio_ingest_to_floor": (embedded / ingest_s) / (len(sample) / floor_s),
             "ratio_ingest_to_floor_cpu": (embedded / ingest_cpu_s) / (len(sample) / floor_cpu_s),
             "ratio_ingest_with_sentences_to_floor_cpu": (
-                embedded / (ingest_cpu_s + sentences_cpu_s)
+                len(texts) / (len(texts) * ingest_cpu_s / embedded + sentences_cpu_s)
             )
             / (len(sample) / floor_cpu_s),
             "reingest_unchanged_s": reingest_s,
