@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 import urllib.error
@@ -35,6 +34,7 @@ from tests.bots.botapi_standin import (
     utf16_len,
 )
 from tests.conftest import BIN_DIR, SAMPLE_DIR, free_port, wait_http
+from tests.processes import LoggedProcess
 
 pytestmark = pytest.mark.integration
 
@@ -56,32 +56,6 @@ def coop_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(COOP_DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
     env.update(extra)
     return env
-
-
-class Process:
-    """A `coop` process whose output goes to a log file; stopped by its own pid."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("wb")
-        self.popen = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log, stderr=self._log)
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def terminate(self, grace_s: float = 30.0) -> tuple[int, float]:
-        """SIGTERM; the exit code and how long the process took to exit."""
-        started = time.monotonic()
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-        try:
-            code = self.popen.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            self.popen.wait()
-            code = -9
-        self._log.close()
-        return code, time.monotonic() - started
 
 
 @dataclass
@@ -227,17 +201,17 @@ def test_coop_bot_against_the_bot_api_stand_in(tmp_path: Path, corpus: dict[str,
         "COOP_TELEGRAM__BASE_URL": standin.base_url,
         "COOP_TELEGRAM__STAFF_IDS": str(STAFF_ID),
     }
-    processes: list[Process] = []
+    processes: list[LoggedProcess] = []
     try:
         # -- phase 1: long polling, with the API on the same data -----------------------
         exchange.note("phase 1: coop bot (long polling), COOP_TODAY=2026-11-25; coop serve too")
-        api = Process(  # --no-bot: the token is set, and only `coop bot` may poll
+        api = LoggedProcess(  # --no-bot: the token is set, and only `coop bot` may poll
             [COOP, "serve", "--port", str(api_port), "--no-bot"],
             env,
             tmp_path,
             tmp_path / "serve.log",
         )
-        bot = Process([COOP, "-v", "bot"], env, tmp_path, tmp_path / "bot-1.log")
+        bot = LoggedProcess([COOP, "-v", "bot"], env, tmp_path, tmp_path / "bot-1.log")
         processes += [api, bot]
         standin.fail_next(
             "sendMessage", 429, "Too Many Requests: retry after 1", parameters={"retry_after": 1}
@@ -310,7 +284,7 @@ def test_coop_bot_against_the_bot_api_stand_in(tmp_path: Path, corpus: dict[str,
             COOP_TELEGRAM__WEBHOOK_SECRET=WEBHOOK_SECRET,
             COOP_TELEGRAM__WEBHOOK_LISTEN=f"127.0.0.1:{webhook_port}",
         )
-        bot = Process([COOP, "-v", "bot"], env, tmp_path, tmp_path / "bot-2.log")
+        bot = LoggedProcess([COOP, "-v", "bot"], env, tmp_path, tmp_path / "bot-2.log")
         processes.append(bot)
         before = len(standin.sent(STAFF_ID))
         assert standin.wait_for(lambda: len(standin.sent(STAFF_ID)) > before, 120), bot.log()

@@ -1,4 +1,4 @@
-"""Probes of the concurrency soak: `coop` processes with their logs, which `coop serve` worker
+"""Probes of the concurrency soak: which `coop serve` worker
 answered a request (by the socket that holds the connection), and what in a log is a fault."""
 
 from __future__ import annotations
@@ -7,9 +7,7 @@ import http.client
 import json
 import os
 import re
-import signal
 import socket
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -19,34 +17,6 @@ FAULTS = re.compile(
     r"database is locked|database table is locked|OperationalError|Traceback|\bERROR\b"
     r"|\bCRITICAL\b|Internal Server Error"
 )
-
-
-class Process:
-    """A long-running process whose output goes to a log file; stopped by its own pid."""
-
-    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("wb")
-        self.popen = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log, stderr=self._log)
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self, grace_s: float = 60.0) -> int:
-        """SIGTERM, then SIGKILL after `grace_s`; the exit code."""
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-        try:
-            code = self.popen.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            self.popen.kill()
-            code = self.popen.wait()
-        self._log.close()
-        return code
 
 
 def fault_lines(text: str) -> list[str]:

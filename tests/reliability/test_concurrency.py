@@ -39,6 +39,7 @@ import pytest
 
 from tests.bots.botapi_standin import TOKEN, BotApiStandIn
 from tests.conftest import SAMPLE_DIR, free_port, wait_http
+from tests.processes import LoggedProcess
 from tests.reliability._soak_load import (
     CLI_FACT,
     COOP,
@@ -53,7 +54,7 @@ from tests.reliability._soak_load import (
     fact_text,
     percentiles,
 )
-from tests.reliability._soak_probes import Process, access_lines, fault_lines, workers_of
+from tests.reliability._soak_probes import access_lines, fault_lines, workers_of
 
 pytestmark = pytest.mark.integration
 
@@ -104,13 +105,13 @@ def test_api_bot_uploads_and_cli_ingests_together_lose_nothing(tmp_path, chroma_
         )
         for args in (["ingest", "public"], ["ingest", "internal", "--visibility", "internal"])
     ]
-    serve = Process(
+    serve = LoggedProcess(
         [*COOP, "serve", "--workers", "2", "--no-bot", "--port", str(api_port)],
         env,
         tmp_path,
         tmp_path / "serve.log",
     )
-    bot: Process | None = None
+    bot: LoggedProcess | None = None
     summary: dict[str, Any] = {"soak_seconds": SOAK_SECONDS, "model": MODEL}
     load_began = datetime.now(UTC)
     threads: list[threading.Thread] = []
@@ -118,7 +119,7 @@ def test_api_bot_uploads_and_cli_ingests_together_lose_nothing(tmp_path, chroma_
         for seed in seeding:
             output, _ = seed.communicate(timeout=600)
             assert seed.returncode == 0, output
-        bot = Process([*COOP, "bot"], env, tmp_path, tmp_path / "bot.log")  # needs an index
+        bot = LoggedProcess([*COOP, "bot"], env, tmp_path, tmp_path / "bot.log")  # needs an index
         wait_http(f"{soak.base}/healthz", timeout=180, process=serve.popen)
         ready, deadline = 0, time.monotonic() + 240
         while ready < 10:  # both workers loaded: many ready answers on new connections
@@ -215,8 +216,8 @@ def test_api_bot_uploads_and_cli_ingests_together_lose_nothing(tmp_path, chroma_
         soak.stop.set()
         for thread in threads:
             thread.join(timeout=120)
-        bot_code = bot.stop() if bot is not None else None
-        serve_code = serve.stop()
+        bot_code = bot.terminate(60)[0] if bot is not None else None
+        serve_code = serve.terminate(60)[0]
         standin.stop()
         summary["exit_codes"] = {"bot": bot_code, "serve": serve_code}
         (tmp_path / "soak-summary.json").write_text(json.dumps(summary, indent=2))

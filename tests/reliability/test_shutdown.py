@@ -22,6 +22,7 @@ import pytest
 
 from tests.bots.botapi_standin import TOKEN, BotApiStandIn, message_update, user
 from tests.conftest import free_port, wait_http
+from tests.processes import LoggedProcess
 from tests.reliability._crash_corpus import Corpus, marker
 from tests.reliability._crash_harness import (
     Checker,
@@ -41,34 +42,18 @@ STAFF = {"Authorization": f"Bearer {STAFF_KEY}"}
 SQLITE_FILES = ("facts.sqlite3", "jobs.sqlite3", "feedback.sqlite3", "sessions.sqlite3")
 
 
-class Server:
-    """`coop serve` on a free port, output in a log file, stopped by its own pid."""
+class Server(LoggedProcess):
+    """`coop serve` on a free port, ready to answer."""
 
     def __init__(self, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                coop_command("serve", "--port", str(self.port)),
-                env=env,
-                cwd=cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        wait_http(f"{self.base}/readyz", timeout=120, process=self.process)
+        super().__init__(coop_command("serve", "--port", str(self.port)), env, cwd, log)
+        wait_http(f"{self.base}/readyz", timeout=120, process=self.popen)
 
-    def terminate(self) -> tuple[int, float]:
+    def terminate(self, grace_s: float = GRACE_S * 2) -> tuple[int, float]:
         """SIGTERM; the exit status and the seconds it took (killed after twice the grace)."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            code = self.process.wait(timeout=GRACE_S * 2)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-            code = -9
-        return code, time.monotonic() - started
+        return super().terminate(grace_s)
 
 
 def _integrity(data_dir: Path) -> dict[str, str]:
@@ -153,9 +138,9 @@ def test_sigterm_stops_coop_serve_with_an_ingest_job_and_a_stream_in_flight(
         code, took = server.terminate()
         reader.join(timeout=30)
     finally:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        if server.popen.poll() is None:
+            server.popen.kill()
+            server.popen.wait()
     log = server.log_path.read_text(errors="replace")
     assert code == 0 and took < GRACE_S, (code, took, log[-3000:])
     assert "Traceback" not in log, log[-3000:]
