@@ -40,6 +40,13 @@ class EmbeddingsSettings(BaseModel):
         default=None, description="Prepended to chunks; e5-style models get 'passage: '."
     )
     batch_size: int = Field(default=64, ge=1, le=4096)
+    query_cache: int = Field(
+        default=2048,
+        ge=0,
+        le=1_000_000,
+        description="Questions whose vectors are kept in memory per process, so that a "
+        "question asked again embeds nothing (0 keeps none).",
+    )
     device: str = "cpu"
     threads: int | None = Field(
         default=None,

@@ -253,7 +253,9 @@ def _throughput_section(data: dict[str, Any]) -> list[str]:
         "",
         f"Measured {data['date']} with `python -m bench --only throughput` ({data['cpus']} cores,"
         " sample corpus, gold questions, a `chroma run` server shared by the workers, "
-        f"{data['seconds_per_phase']:.0f} s per phase).",
+        f"{data['seconds_per_phase']:.0f} s per phase). The gold questions come back in "
+        "turn, so the question-vector cache is off (`COOP_EMBEDDINGS__QUERY_CACHE=0`): every "
+        "request costs what a new question does.",
         "",
         "| workers | `/healthz` req/s | ask, 1 client req/s (p50 ms) | ask, 16 clients req/s "
         "(p50 / p95 ms) |",

@@ -355,6 +355,22 @@ class FactsDB:
                 found.update({row["chunk_id"]: _chunk(row) for row in rows})
         return found
 
+    def served(self, chunk_ids: Iterable[str]) -> set[str]:
+        """Which of these chunk ids are served (a primary-key lookup: no text is read)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        found: set[str] = set()
+        with self._lock:
+            for begin in range(0, len(ids), 500):
+                batch = ids[begin : begin + 500]
+                marks = ",".join("?" * len(batch))
+                found.update(
+                    row[0]
+                    for row in self._conn.execute(
+                        f"SELECT chunk_id FROM chunks WHERE chunk_id IN ({marks})", batch
+                    )
+                )
+        return found
+
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         """A document's chunks in order."""
         with self._lock:

@@ -38,7 +38,11 @@ def build_assistant(resources: Resources, sessions: SessionStore | None = None) 
     if resources.embedder is None:
         raise ValueError("the assistant needs the embedding model: open resources with it")
     searcher = HybridSearcher(
-        resources.facts, resources.vectors, resources.lexical, resources.embedder
+        resources.facts,
+        resources.vectors,
+        resources.lexical,
+        resources.embedder,
+        query_vectors_kept=resources.settings.embeddings.query_cache,
     )
     selector = build_selector(resources)
     return AssistantService(

@@ -167,6 +167,15 @@ class EvidenceSelector:
             )
         ]
         words = [_words(f"{c.text} {c.heading}") for c in candidates]
+        # Whether a focus term is in a sentence, computed once per term and sentence: a
+        # sentence's window (its neighbours and its paragraph) holds the term when one of
+        # the window's sentences does.
+        present: dict[str, list[bool]] = {}
+        for term in profile.focus:
+            present[term] = [term_present(term, sentence_words) for sentence_words in words]
+        paragraphs: dict[tuple[str, int], list[int]] = {}
+        for index, candidate in enumerate(candidates):
+            paragraphs.setdefault(candidate.paragraph, []).append(index)
         evidence: list[Evidence] = []
         for index, candidate in enumerate(candidates):
             neighbours = [
@@ -175,17 +184,12 @@ class EvidenceSelector:
                 if 0 <= other < len(candidates) and _adjacent(candidate, candidates[other])
             ]
             context = max([topical[index]] + [NEIGHBOUR_WEIGHT * topical[o] for o in neighbours])
-            window = set(words[index])
-            for other, neighbour in enumerate(candidates):
-                if other in neighbours or neighbour.paragraph == candidate.paragraph:
-                    window |= words[other]
+            window = {index, *neighbours, *paragraphs[candidate.paragraph]}
             checkable = [t for t in profile.focus if _same_script(t, candidate.chunk.language)]
             focus_share = (
-                sum(term_present(t, words[index]) for t in checkable) / len(checkable)
-                if checkable
-                else 0.0
+                sum(present[t][index] for t in checkable) / len(checkable) if checkable else 0.0
             )
-            focus_ok = not checkable or any(term_present(t, window) for t in checkable)
+            focus_ok = not checkable or any(present[t][o] for t in checkable for o in window)
             typed = profile.answer_type is not None and has_answer_type(
                 candidate.text, profile.answer_type
             )

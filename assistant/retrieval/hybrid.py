@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ class HybridSearcher:
         *,
         candidates: int = 30,
         rrf_k: int = 60,
+        query_vectors_kept: int = 2048,
     ) -> None:
         self._facts = facts
         self._vectors = vectors
@@ -58,10 +60,29 @@ class HybridSearcher:
         self._rrf_k = rrf_k
         self._indexes: dict[Visibility, tuple[str | None, LexicalIndex]] = {}
         self._lock = threading.Lock()
+        self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._query_vectors_kept = query_vectors_kept
 
     def query_vector(self, query: str, language: str) -> np.ndarray:
-        """The question's vector. With fused models, a question in another language than
-        English uses only the multilingual ones (an English-only model adds noise there)."""
+        """The question's vector (read-only), remembered for the last `query_vectors_kept`
+        questions: a question asked again (the widget's suggestions, a retry) embeds nothing.
+        With fused models, a question in another language than English uses only the
+        multilingual ones (an English-only model adds noise there)."""
+        key = (query, language)
+        with self._lock:
+            vector = self._query_vectors.get(key)
+            if vector is not None:
+                self._query_vectors.move_to_end(key)
+                return vector
+        vector = self._embed_query(query, language)
+        vector.setflags(write=False)
+        with self._lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > self._query_vectors_kept:
+                self._query_vectors.popitem(last=False)
+        return vector
+
+    def _embed_query(self, query: str, language: str) -> np.ndarray:
         embedder = self.embedder
         if language != "en" and isinstance(embedder, CompositeEmbedder):
             use = embedder.multilingual_parts
@@ -99,10 +120,11 @@ class HybridSearcher:
             lexical.extend(self.lexical_index(visibility).search(query, self._candidates))
         dense.sort(key=lambda hit: hit[1])  # cosine distance, nearest first
         lexical.sort(key=lambda hit: -hit[1])
-        chunks = self._facts.get_chunks([i for i, _ in dense] + [i for i, _ in lexical])
+        # Which hits are served decides the ranks; only the k best are read whole.
+        served = self._facts.served([i for i, _ in dense] + [i for i, _ in lexical])
         allowed = set(visibilities_for(audience))
-        dense = [hit for hit in dense if hit[0] in chunks]
-        lexical = [hit for hit in lexical if hit[0] in chunks]
+        dense = [hit for hit in dense if hit[0] in served]
+        lexical = [hit for hit in lexical if hit[0] in served]
         scores: dict[str, float] = {}
         dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
         lexical_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)}
@@ -111,6 +133,8 @@ class HybridSearcher:
             for chunk_id, rank in ranking.items():
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (self._rrf_k + rank + 1)
         best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:k]
+        chunks = self._facts.get_chunks(best)
+        best = [chunk_id for chunk_id in best if chunk_id in chunks]  # withdrawn meanwhile
         return [
             ScoredChunk(
                 chunk=chunks[chunk_id],

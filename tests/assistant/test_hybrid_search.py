@@ -1,0 +1,122 @@
+"""The hybrid search: served chunks only, and a question asked again is not embedded again."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.answering.factory import build_assistant
+from assistant.resources import Resources, open_resources
+from assistant.retrieval.hybrid import HybridSearcher
+from assistant.settings import EmbeddingsSettings
+from ingest.sync import IngestService
+from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
+
+QUESTION = "Which agreements were signed with the World Health Organization?"
+
+
+class CountingEmbedder(FakeEmbedder):
+    """The fake embedder, counting the questions it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def encode_query(self, text: str) -> np.ndarray:
+        self.queries.append(text)
+        return super().encode_query(text)
+
+
+def _indexed(folder: Path, embedder: FakeEmbedder, **overrides: object) -> Resources:
+    settings = make_settings(folder / "var", **overrides)
+    resources = open_resources(settings, embedder=embedder)
+    IngestService(settings, resources.facts, resources.vectors, resources.lexical, embedder).ingest(
+        [SAMPLE_DIR], "public"
+    )
+    return resources
+
+
+def _searcher(resources: Resources, kept: int = 2048) -> HybridSearcher:
+    assert resources.embedder is not None
+    return HybridSearcher(
+        resources.facts,
+        resources.vectors,
+        resources.lexical,
+        resources.embedder,
+        query_vectors_kept=kept,
+    )
+
+
+def test_a_question_asked_again_embeds_nothing_and_its_answer_is_the_same(tmp_path: Path):
+    embedder = CountingEmbedder()
+    resources = _indexed(tmp_path, embedder)
+    try:
+        service = build_assistant(resources)
+        first = service.ask(QUESTION, "public")
+        asked = len(embedder.queries)
+        second = service.ask(QUESTION, "public")
+        assert len(embedder.queries) == asked  # the second time, no question was embedded
+        assert first.found and second.found
+        assert (second.answer, second.citations) == (first.answer, first.citations)
+        service.ask("Who is the contact for the Skolkovo agreement?", "public")
+        assert len(embedder.queries) == asked + 1  # a new question is embedded
+    finally:
+        resources.close()
+
+
+def test_kept_question_vectors_are_bounded_and_read_only(tmp_path: Path):
+    embedder = CountingEmbedder()
+    resources = _indexed(tmp_path, embedder)
+    try:
+        searcher = _searcher(resources, kept=2)
+        vector = searcher.query_vector("first question", "en")
+        with pytest.raises(ValueError):
+            vector[0] = 5.0  # shared between requests: nobody may change it
+        searcher.query_vector("second question", "en")
+        searcher.query_vector("first question", "en")  # kept: most recently used now
+        searcher.query_vector("third question", "en")  # pushes out "second question"
+        assert embedder.queries == ["first question", "second question", "third question"]
+        searcher.query_vector("second question", "en")
+        assert embedder.queries[-1] == "second question"
+        assert len(embedder.queries) == 4
+    finally:
+        resources.close()
+
+
+def test_query_cache_zero_embeds_every_question(tmp_path: Path):
+    embedder = CountingEmbedder()
+    resources = _indexed(tmp_path, embedder, embeddings=EmbeddingsSettings(query_cache=0))
+    try:
+        service = build_assistant(resources)
+        service.ask(QUESTION, "public")
+        asked = len(embedder.queries)
+        service.ask(QUESTION, "public")
+        assert len(embedder.queries) == 2 * asked
+    finally:
+        resources.close()
+
+
+def test_vectors_without_a_served_chunk_are_never_returned_and_take_no_rank(tmp_path: Path):
+    """A vector left behind (an interrupted ingest, a withdrawn file) that matches the question
+    best is skipped: the k results are served chunks, in the order they have without it."""
+    embedder = FakeEmbedder()
+    resources = _indexed(tmp_path, embedder)
+    try:
+        searcher = _searcher(resources)
+        before = searcher.search(QUESTION, "public", k=5)
+        assert len(before) == 5
+        template = before[0].chunk
+        orphan = replace(template, chunk_id="orphan-chunk", text=QUESTION)
+        resources.vectors.add("public", [orphan], embedder.encode_passages([QUESTION]))
+        assert resources.vectors.query("public", embedder.encode_query(QUESTION), 1)[0][0] == (
+            "orphan-chunk"
+        )
+        after = _searcher(resources).search(QUESTION, "public", k=5)
+        assert [hit.chunk.chunk_id for hit in after] == [hit.chunk.chunk_id for hit in before]
+        assert [hit.dense_rank for hit in after] == [hit.dense_rank for hit in before]
+        assert resources.facts.served(["orphan-chunk", template.chunk_id]) == {template.chunk_id}
+    finally:
+        resources.close()
