@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable
 from datetime import date
@@ -59,9 +60,9 @@ class KnowledgeAnswerer:
                 merged = [m for m in merged if id(m) in wanted]
             if not merged and query.intent == "country":
                 return None
-        agreements = [m.primary for m in merged]
-        # Per call, never shared between requests: other mentions cited beside each row.
-        others: _Others = {id(m.primary): m.others for m in merged}
+        # In catalog order (end date, unknown last), which the intents below bisect.
+        agreements = catalog.primaries if merged is catalog.merged else [m.primary for m in merged]
+        others: _Others = catalog.others  # other mentions, cited beside each row
         if query.intent == "expiring":
             return self._expiring(query, language, agreements, others)
         if query.intent == "signed":
@@ -80,9 +81,10 @@ class KnowledgeAnswerer:
     ) -> Answer:
         today = self._today()
         period = query.period
-        known = [a for a in agreements if a.fact.ends_on is not None]
-        unknown = [a for a in agreements if a.fact.ends_on is None]
-        chosen = [a for a in known if period is None or period.contains(a.fact.ends_on)]  # type: ignore[arg-type]
+        known, unknown = _by_end(agreements)
+        chosen = known
+        if period is not None:
+            chosen = known[_ending_before(known, period.first) : _ending_by(known, period.last)]
         citations: list[Citation] = []
         lines = [self._row(a, language, today, citations, others) for a in chosen[:MAX_ROWS]]
         head = _expiring_head(language, period, query.country, today, len(chosen))
@@ -126,9 +128,9 @@ class KnowledgeAnswerer:
         self, language: Language, agreements: list[StoredAgreement], others: _Others
     ) -> Answer:
         today = self._today()
-        in_force = [a for a in agreements if a.fact.ends_on and a.fact.ends_on >= today]
-        expired = [a for a in agreements if a.fact.ends_on and a.fact.ends_on < today]
-        unknown = [a for a in agreements if a.fact.ends_on is None]
+        known, unknown = _by_end(agreements)
+        ended = _ending_before(known, today)
+        in_force, expired = known[ended:], known[:ended]
         citations: list[Citation] = []
         lines = [self._row(a, language, today, citations, others) for a in in_force[:MAX_ROWS]]
         if language == "ru":
@@ -235,6 +237,29 @@ class KnowledgeAnswerer:
         return Answer(
             answer=text, citations=citations, found=found, mode="structured", language=language
         )
+
+
+def _end(stored: StoredAgreement) -> date:
+    return stored.fact.ends_on or date.max
+
+
+def _by_end(
+    agreements: list[StoredAgreement],
+) -> tuple[list[StoredAgreement], list[StoredAgreement]]:
+    """Agreements in catalog order split into those with a known end date and the others
+    (a bisection, not a pass over every agreement)."""
+    known = bisect.bisect_left(agreements, True, key=lambda a: a.fact.ends_on is None)
+    return agreements[:known], agreements[known:]
+
+
+def _ending_before(known: list[StoredAgreement], day: date) -> int:
+    """How many agreements (sorted by end date) end before `day`."""
+    return bisect.bisect_left(known, day, key=_end)
+
+
+def _ending_by(known: list[StoredAgreement], day: date) -> int:
+    """How many agreements (sorted by end date) end on or before `day`."""
+    return bisect.bisect_right(known, day, key=_end)
 
 
 def _all(merged: MergedAgreement) -> tuple[StoredAgreement, ...]:

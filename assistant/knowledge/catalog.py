@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
@@ -51,6 +52,11 @@ def resolved_country(stored: StoredAgreement) -> str | None:
     return None
 
 
+def _end_order(merged: MergedAgreement) -> tuple[bool, date]:
+    ends_on = merged.primary.fact.ends_on
+    return ends_on is None, ends_on or date.min
+
+
 @dataclass
 class Catalog:
     """Merged agreements and contacts of some visibilities, with lookup indexes."""
@@ -62,6 +68,8 @@ class Catalog:
     _by_word: dict[str, list[int]] = field(default_factory=dict)
     _words: list[str] = field(default_factory=list)
     _by_country: dict[str, list[int]] = field(default_factory=dict)
+    primaries: list[StoredAgreement] = field(default_factory=list)
+    others: dict[int, tuple[StoredAgreement, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -71,7 +79,14 @@ class Catalog:
         contacts: list[StoredContact],
         contact_texts: list[str],
     ) -> Catalog:
-        catalog = cls(key, merge_agreements(agreements), contacts, contact_texts)
+        # By end date, unknown last (what `list_agreements` gives; a stable sort keeps its
+        # order otherwise): the structured answers bisect this order.
+        catalog = cls(
+            key, sorted(merge_agreements(agreements), key=_end_order), contacts, contact_texts
+        )
+        # Read-only once built: shared by every question on this generation.
+        catalog.primaries = [group.primary for group in catalog.merged]
+        catalog.others = {id(group.primary): group.others for group in catalog.merged}
         by_word: dict[str, set[int]] = {}
         by_country: dict[str, set[int]] = {}
         for index, merged in enumerate(catalog.merged):

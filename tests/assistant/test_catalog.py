@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assistant.answering.factory import build_assistant
+from assistant.knowledge.answers import _by_end, _ending_before, _ending_by
 from assistant.knowledge.catalog import Catalog, names_partner, resolved_country
 from assistant.resources import Resources
 from ingest.sync import IngestService
@@ -81,3 +82,30 @@ def test_a_reingest_that_changes_the_registry_is_seen_by_the_next_question(
     registry.unlink()
     service.ingest([corpus], "public")
     assert "Atlantis" not in assistant.ask(question, "public").answer
+
+
+DAYS = [None, date(2025, 3, 1), date(2026, 1, 1), date(2026, 6, 30), date(2026, 12, 31),
+        date(2027, 2, 15)]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    ends=st.lists(st.tuples(partners, st.sampled_from(DAYS)), min_size=0, max_size=25),
+    first=st.sampled_from(DAYS[1:]),
+    last=st.sampled_from(DAYS[1:]),
+)
+def test_bisecting_by_end_date_finds_exactly_what_a_scan_finds(ends, first, last):
+    """Whatever order the facts arrive in, the catalog is in end-date order (unknown last), so
+    the period and in-force bisections of the structured answers equal a pass over all."""
+    stored = [
+        StoredAgreement(AgreementFact(name, n, n + 1, ends_on=day), f"doc{n}", "public", "t", "s")
+        for n, (name, day) in enumerate(ends)
+    ]
+    catalog = Catalog.build(((("public",)), (None,)), stored, [], [])
+    primaries = catalog.primaries
+    known, unknown = _by_end(primaries)
+    assert known == [a for a in primaries if a.fact.ends_on is not None]
+    assert unknown == [a for a in primaries if a.fact.ends_on is None]
+    chosen = known[_ending_before(known, first) : _ending_by(known, last)]
+    assert chosen == [a for a in known if first <= a.fact.ends_on <= last]
+    assert known[_ending_before(known, first) :] == [a for a in known if a.fact.ends_on >= first]
