@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench.ask_bench import run_ask_bench
 from bench.ingest_bench import run_ingest_bench
+from bench.profile_bench import run_profile
 from bench.report import write_report
 from bench.scale_bench import run_scale_bench
 from bench.throughput_bench import run_throughput_bench
@@ -31,6 +32,12 @@ def main() -> None:
         help="scale benchmark: corpus sizes in chunks, comma-separated (builds are kept in "
         "--workdir: the first build at 100k embeds for about three hours on 2 cores, for our "
         "ingest, its sentence stage and the naive pipeline; an interrupted build resumes)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile (pyinstrument) the questions of the sizes already built: text profiles "
+        "to bench/results/profile-<size>.txt, HTML beside each build",
     )
     parser.add_argument(
         "--report",
@@ -68,6 +75,9 @@ def main() -> None:
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     if args.report:
         print(f"wrote {write_report()}")
+        return
+    if args.profile:
+        run_profile([int(size) for size in args.sizes.split(",") if size.strip()], args.workdir)
         return
     if args.only in (None, "ask"):
         run_ask_bench()

@@ -552,6 +552,11 @@ def _print_table(result: dict[str, Any]) -> None:
             )
 
 
+def default_workdir() -> Path:
+    """Where sizes are built and kept: `$COOP_BENCH_DIR`, else `var/bench`."""
+    return Path(os.environ.get("COOP_BENCH_DIR", "var/bench"))
+
+
 def run_scale_bench(
     sizes: list[int],
     *,
@@ -564,7 +569,7 @@ def run_scale_bench(
     """Build (or reuse) and measure every size; print, write `scale.json`."""
     configure_offline()
     model = model or EmbeddingsSettings().model
-    workdir = workdir or Path(os.environ.get("COOP_BENCH_DIR", "var/bench"))
+    workdir = workdir or default_workdir()
     embedder = build_embedder(EmbeddingsSettings(model=model))
     embedder.encode_passages(["warm-up"])
     rows = []
