@@ -120,10 +120,22 @@ def plot_svg(rows: list[dict[str, Any]]) -> str:
 def _scale_section(scale: dict[str, Any]) -> list[str]:
     rows = scale["sizes"]
     machine = scale["machine"]
+    runs: dict[str, list[str]] = {}
+    for row in rows:
+        runs.setdefault(row.get("measured") or scale["date"], []).append(
+            _size_label(row["ingest"]["chunks"])
+        )
+    when = (
+        scale["date"]
+        if len(runs) == 1
+        else "in separate runs ("
+        + "; ".join(f"{', '.join(sizes)}: {date}" for date, sizes in sorted(runs.items()))
+        + "; each ratio compares measures of one run)"
+    )
     lines = [
         "## Scale: ingest and questions at growing corpus sizes",
         "",
-        f"Measured {scale['date']} with `python -m bench --only scale` on {machine['cores']} "
+        f"Measured {when} with `python -m bench --only scale` on {machine['cores']} "
         f"cores ({machine['cpu']}, Python {machine['python']}), model `{scale['model']}`, "
         f"generator seed {scale['seed']}. One in five generated files is internal. "
         "Question latencies are medians of three passes over up to 60 questions whose answer "
@@ -189,7 +201,7 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         "meaning; their vectors come from the sentence stage of the ingest, so a new question "
         "costs about what a *repeated question* does. "
         "*Floor*: one query embedding plus one Chroma top-8 on our index. *Naive*: LangChain's "
-        "splitter (1000/200), an in-memory Chroma over the public documents, top-4 (no answer "
+        "splitter (1000/200), a Chroma of its own over the public documents, top-4 (no answer "
         "text). *Structured*: agreement questions answered from the facts database; *first* is "
         "the first one after start-up, which builds the catalog of merged agreements.",
         "",

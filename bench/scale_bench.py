@@ -594,9 +594,12 @@ def run_scale_bench(
                 "http": http,
             }
         )
+    measured = datetime.now(UTC).isoformat(timespec="seconds")
+    for row in rows:
+        row["measured"] = measured
     result = {
         "benchmark": "scale",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "date": measured,
         "model": model,
         "seed": seed,
         "machine": {
@@ -608,6 +611,25 @@ def run_scale_bench(
     }
     if rows:
         RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "scale.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+        path = RESULTS / "scale.json"
+        result["sizes"] = merged_rows(path, result)
+        path.write_text(json.dumps(result, indent=2), encoding="utf-8")
         _print_table(result)
     return result
+
+
+def merged_rows(path: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """This run's rows, with the rows of other sizes kept from the last results of the same
+    model and seed (each ratio compares measures of one run; each row says when it ran)."""
+    rows = list(result["sizes"])
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return rows
+    if (earlier.get("model"), earlier.get("seed")) != (result["model"], result["seed"]):
+        return rows
+    sizes = {row["target_chunks"] for row in rows}
+    for row in earlier.get("sizes", []):
+        if row.get("target_chunks") not in sizes:
+            rows.append({"measured": earlier.get("date"), **row})
+    return sorted(rows, key=lambda row: row["target_chunks"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from bench import report
+from bench.scale_bench import merged_rows
 
 
 def _row(chunks: int, ours: float, naive: float | None, floor: float) -> dict[str, Any]:
@@ -68,3 +70,40 @@ def test_the_page_states_ratios_and_which_targets_are_met(
     assert "100k: not measured | no |" in page
     svg = ET.fromstring((tmp_path / report.PLOT).read_text(encoding="utf-8"))
     assert len(svg.findall("{http://www.w3.org/2000/svg}polyline")) == 4
+
+
+def test_sizes_measured_in_separate_runs_are_kept_and_say_when(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run at one size keeps the rows of the other sizes from the last results (same model
+    and seed), and the page says which run measured which size."""
+    results = tmp_path / "results"
+    results.mkdir()
+    path = results / "scale.json"
+    machine = {"cores": 2, "cpu": "x86_64", "python": "3.11"}
+    earlier = {
+        "date": "2026-11-24T10:00:00+00:00", "model": "bundled", "seed": 0, "machine": machine,
+        "sizes": [{**_row(1000, 18.0, 15.0, 14.0), "target_chunks": 1000},
+                  {**_row(100_000, 40.0, None, 14.0), "target_chunks": 100_000}],
+    }  # fmt: skip
+    path.write_text(json.dumps(earlier), encoding="utf-8")
+    now = {
+        "date": "2026-11-25T10:00:00+00:00", "model": "bundled", "seed": 0, "machine": machine,
+        "sizes": [{**_row(100_000, 25.0, None, 14.0), "target_chunks": 100_000,
+                   "measured": "2026-11-25T10:00:00+00:00"}],
+    }  # fmt: skip
+    rows = merged_rows(path, now)
+    assert [(r["target_chunks"], r["measured"]) for r in rows] == [
+        (1000, "2026-11-24T10:00:00+00:00"),
+        (100_000, "2026-11-25T10:00:00+00:00"),
+    ]
+    assert rows[1]["query"]["ask_in_process"]["p50_ms"] == 25.0  # this run's, not the old one
+    assert merged_rows(path, {**now, "model": "other"}) == now["sizes"]  # not comparable
+    path.write_text(json.dumps({**now, "sizes": rows}), encoding="utf-8")
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "DOCS", tmp_path)
+    page = report.write_report().read_text(encoding="utf-8")
+    assert (
+        "Measured in separate runs (1k: 2026-11-24T10:00:00+00:00; 100k: "
+        "2026-11-25T10:00:00+00:00; each ratio compares measures of one run)" in page
+    )
