@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 _WORD = re.compile(r"\w+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]")
 _IDS_FILE = "ids.json"
+_MODEL_FILE = "params.index.json"  # written by bm25s when there is a model
 
 _STOPWORD_LINES = (
     "a an and are as at be by for from has have in is it its of on or that the this to was",
@@ -92,8 +93,11 @@ class LexicalIndex:
             raise ValueError("ids and texts differ in length")
         if not ids:
             return cls([], None, tokenizer)
+        tokenized = [tokenizer.tokenize(text) for text in texts]
+        if not any(tokenized):  # only stop words and punctuation: nothing to find them by
+            return cls(list(ids), None, tokenizer)
         model = bm25s.BM25()
-        model.index([tokenizer.tokenize(text) for text in texts], show_progress=False)
+        model.index(tokenized, show_progress=False)
         return cls(list(ids), model, tokenizer)
 
     def __len__(self) -> int:
@@ -115,8 +119,8 @@ class LexicalIndex:
     def load(cls, folder: Path, tokenizer: BilingualTokenizer) -> LexicalIndex:
         """Read an index written by `save`."""
         ids = json.loads((folder / _IDS_FILE).read_text(encoding="utf-8"))
-        if not ids:
-            return cls([], None, tokenizer)
+        if not ids or not (folder / _MODEL_FILE).exists():  # empty, or no word to index
+            return cls(ids, None, tokenizer)
         model = bm25s.BM25.load(str(folder), mmap=False, show_progress=False)
         return cls(ids, model, tokenizer)
 
@@ -127,14 +131,19 @@ class LexicalIndex:
         tokens = [token for token in self._tokenizer.tokenize(query) if token in self._vocab]
         if not tokens:
             return []
-        documents, scores = self._model.retrieve(
-            [tokens], k=min(k, len(self._ids)), show_progress=False, n_threads=0
-        )
-        hits: list[tuple[str, float]] = []
-        for index, score in zip(np.asarray(documents)[0], np.asarray(scores)[0], strict=True):
-            if score > 0:
-                hits.append((self._ids[int(index)], float(score)))
-        return hits
+        scores = self._model.get_scores(tokens)
+        # Only documents holding a question word can score: the top k are taken among those.
+        # (bm25s's own top-k partitions every document's score, mostly zeros, on which
+        # numpy's argpartition degrades: 24 ms at 80,000 chunks against 0.4 ms this way.)
+        matching = np.flatnonzero(scores > 0)
+        if len(matching) > k:
+            values = scores[matching]
+            kth = -np.partition(-values, k - 1)[k - 1]  # the k-th best score
+            above = matching[values > kth]
+            tied = matching[values == kth][: k - len(above)]  # ties: the earlier chunks
+            matching = np.concatenate([above, tied])
+        best = sorted(matching.tolist(), key=lambda index: (-scores[index], index))
+        return [(self._ids[index], float(scores[index])) for index in best]
 
 
 class LexicalStore:

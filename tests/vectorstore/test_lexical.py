@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from vectorstore.lexical import BilingualTokenizer, LexicalIndex, LexicalStore
 
 DOCS = {
@@ -69,3 +72,40 @@ def test_an_empty_index_saves_loads_and_finds_nothing(tmp_path: Path):
     generation = store.write("internal", LexicalIndex.build([], [], store.tokenizer))
     assert store.load("internal", generation).search("anything", 5) == []
     assert store.load("internal", None).search("anything", 5) == []
+
+
+WORDS = ["agreement", "partner", "university", "health", "expires", "Minsk", "Cuba", "2027",
+         "соглашение", "университет", "истекает", "the", "of"]  # fmt: skip
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map(" ".join),
+        min_size=1,
+        max_size=60,
+    ),
+    query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join),
+    k=st.integers(min_value=1, max_value=70),
+)
+def test_the_top_k_are_every_matching_chunk_ranked_by_score(texts, query, k):
+    """Whatever the corpus (many equal scores, fewer matches than k or more), the hits are the
+    k best-scoring chunks that hold a question word, best first, ties in index order."""
+    ids = [f"c{i}" for i in range(len(texts))]
+    index = LexicalIndex.build(ids, texts, BilingualTokenizer())
+    tokens = [t for t in BilingualTokenizer().tokenize(query) if t in index._vocab]
+    expected: list[tuple[str, float]] = []
+    if tokens and index._model is not None:
+        scores = index._model.get_scores(tokens)
+        ranked = sorted(range(len(ids)), key=lambda i: (-scores[i], i))
+        expected = [(ids[i], float(scores[i])) for i in ranked if scores[i] > 0][:k]
+    assert index.search(query, k) == expected
+
+
+def test_chunks_of_stop_words_only_index_and_round_trip_finding_nothing(tmp_path: Path):
+    """A corpus with no word to index (a page of "the of", a dash) is not an error."""
+    index = LexicalIndex.build(["a", "b"], ["The of", "— …"], BilingualTokenizer())
+    assert len(index) == 2 and index.search("the", 5) == []
+    index.save(tmp_path / "g")
+    loaded = LexicalIndex.load(tmp_path / "g", BilingualTokenizer())
+    assert len(loaded) == 2 and loaded.search("agreement", 5) == []
