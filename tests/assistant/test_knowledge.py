@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.knowledge.answers import KnowledgeAnswerer
 from assistant.knowledge.listing import agreement_rows, contact_rows
@@ -314,3 +317,52 @@ def test_merging_many_mentions_groups_exactly_as_comparing_every_pair():
     merged = merge_agreements(items)
     groups = sorted(sorted(id(x) for x in (m.primary, *m.others)) for m in merged)
     assert groups == sorted(sorted(id(x) for x in group) for group in reference)
+
+
+def _reference_groups(items: list[Any]) -> list[list[int]]:
+    from assistant.knowledge.merging import same_partner
+
+    groups: list[list[Any]] = []  # the definition: the first group with a matching mention
+    for item in items:
+        for group in groups:
+            if any(same_partner(item, member) for member in group):
+                group.append(item)
+                break
+        else:
+            groups.append([item])
+    return sorted(sorted(id(x) for x in group) for group in groups)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mentions=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=1, max_size=6),
+            st.sampled_from(["", " (b c d e)", " (a b c)", " (x)"]),
+            st.sampled_from([None, "", "Cuba", "Belarus"]),
+        ),
+        max_size=30,
+    )
+)
+def test_merging_groups_exactly_as_comparing_with_every_group(mentions):
+    """Short and long names, bracketed aliases, unknown and conflicting countries: the
+    indexed merge forms the groups the definition does."""
+    from assistant.knowledge.merging import merge_agreements
+    from vectorstore.fact_records import AgreementFact
+    from vectorstore.facts_store import StoredAgreement
+
+    items = [
+        StoredAgreement(
+            AgreementFact(
+                partner=" ".join(words) + alias, evidence_start=0, evidence_end=1, country=country
+            ),
+            f"d{n}",
+            "public",
+            "t",
+            "s",
+        )
+        for n, (words, alias, country) in enumerate(mentions)
+    ]
+    merged = merge_agreements(items)
+    groups = sorted(sorted(id(x) for x in (m.primary, *m.others)) for m in merged)
+    assert groups == _reference_groups(items)
