@@ -168,17 +168,13 @@ class KnowledgeAnswerer:
         self, query: StructuredQuery, language: Language, catalog: Catalog
     ) -> Answer | None:
         stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
-        scored = []
-        for contact, haystack in zip(catalog.contacts, catalog.contact_texts, strict=True):
-            score = sum(1 for stem in stems if stem in haystack)
-            if score:
-                scored.append((score, contact))
+        scored = catalog.contacts_matching(stems)
         if not scored:
             return None
-        scored.sort(key=lambda item: -item[0])
         citations: list[Citation] = []
         lines = []
-        for _, contact in scored[:5]:
+        for _, position in scored[:5]:
+            contact = catalog.contacts[position]
             marker = self._cite(
                 contact.doc_id, contact.fact.evidence_start, contact.fact.evidence_end, citations
             )

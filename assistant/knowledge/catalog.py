@@ -13,9 +13,12 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
@@ -26,6 +29,7 @@ from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreeme
 from vectorstore.records import Visibility
 
 _WORD = re.compile(r"\w+")
+STEMS_KEPT = 1024  # stems whose matching contacts a catalog keeps (at most 8 bytes a contact)
 MIN_PREFIX = 4  # as `term_present`: shorter terms and digits match whole words only
 
 CatalogKey = tuple[tuple[Visibility, ...], tuple[str | None, ...]]
@@ -70,6 +74,8 @@ class Catalog:
     _by_country: dict[str, list[int]] = field(default_factory=dict)
     primaries: list[StoredAgreement] = field(default_factory=list)
     others: dict[int, tuple[StoredAgreement, ...]] = field(default_factory=dict)
+    _stem_hits: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
+    _stem_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(
@@ -134,6 +140,34 @@ class Catalog:
                 names_partner(s, terms) for s in (self.merged[i].primary, *self.merged[i].others)
             )
         ]
+
+    def contacts_matching(self, stems: Iterable[str]) -> list[tuple[int, int]]:
+        """(how many of `stems` a contact's text contains, its position) for every contact
+        containing one, most first, then in catalog order. Which contacts contain a stem is
+        found once per catalog and kept for the next questions (the stems of questions
+        repeat: "contact", "inter", "соглаш")."""
+        hits = [self._contacts_with(stem) for stem in dict.fromkeys(stems)]
+        if not hits or not self.contacts:
+            return []
+        counts = np.bincount(np.concatenate(hits), minlength=len(self.contacts))
+        found = np.flatnonzero(counts)
+        order = np.lexsort((found, -counts[found]))
+        return [(int(counts[found[i]]), int(found[i])) for i in order]
+
+    def _contacts_with(self, stem: str) -> np.ndarray:
+        with self._stem_lock:
+            hit = self._stem_hits.get(stem)
+            if hit is not None:
+                self._stem_hits.move_to_end(stem)
+                return hit
+        hit = np.array(
+            [i for i, text in enumerate(self.contact_texts) if stem in text], dtype=np.int64
+        )
+        with self._stem_lock:
+            self._stem_hits[stem] = hit
+            while len(self._stem_hits) > STEMS_KEPT:
+                self._stem_hits.popitem(last=False)
+        return hit
 
     def country_ids(self, country: str) -> set[int]:
         """Positions of the agreements with a mention in `country`."""

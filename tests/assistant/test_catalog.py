@@ -109,3 +109,26 @@ def test_bisecting_by_end_date_finds_exactly_what_a_scan_finds(ends, first, last
     chosen = known[_ending_before(known, first) : _ending_by(known, last)]
     assert chosen == [a for a in known if first <= a.fact.ends_on <= last]
     assert known[_ending_before(known, first) :] == [a for a in known if a.fact.ends_on >= first]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    texts=st.lists(
+        st.lists(
+            st.sampled_from(["contact", "internat", "intern", "stage", "стажир", "relat", "x"]),
+            max_size=5,
+        ).map(" ".join),
+        max_size=30,
+    ),
+    stems=st.lists(
+        st.sampled_from(["conta", "inter", "stag", "стажи", "relat", "zzzz"]), max_size=4
+    ),
+)
+def test_contacts_are_found_and_ranked_exactly_as_a_scan_would(texts, stems):
+    """Most stems contained first, ties in catalog order; asked twice (the kept stems), the
+    same."""
+    catalog = Catalog.build(((("public",)), (None,)), [], [object()] * len(texts), texts)  # type: ignore[list-item]
+    scan = [(sum(stem in text for stem in set(stems)), i) for i, text in enumerate(texts)]
+    expected = sorted([hit for hit in scan if hit[0]], key=lambda hit: (-hit[0], hit[1]))
+    assert catalog.contacts_matching(stems) == expected
+    assert catalog.contacts_matching(stems) == expected
