@@ -426,7 +426,7 @@ def _in_process(
         first_structured_ms = _timed(lambda: assistant.ask(structured[0], "public")) * 1000
 
         def floor(question: str) -> None:
-            vector = assistant.searcher.query_vector(question, detect_language(question))
+            vector = assistant.searcher.embed_query(question, detect_language(question))
             resources.vectors.query("public", vector, TOP_K)
 
         def ours(audience: Audience) -> Callable[[], Callable[[str], object]]:

@@ -74,7 +74,7 @@ class HybridSearcher:
             if vector is not None:
                 self._query_vectors.move_to_end(key)
                 return vector
-        vector = self._embed_query(query, language)
+        vector = self.embed_query(query, language)
         vector.setflags(write=False)
         with self._lock:
             self._query_vectors[key] = vector
@@ -82,7 +82,9 @@ class HybridSearcher:
                 self._query_vectors.popitem(last=False)
         return vector
 
-    def _embed_query(self, query: str, language: str) -> np.ndarray:
+    def embed_query(self, query: str, language: str) -> np.ndarray:
+        """The question's vector, computed now (never remembered): what `query_vector` does
+        for a question it has not seen."""
         embedder = self.embedder
         if language != "en" and isinstance(embedder, CompositeEmbedder):
             use = embedder.multilingual_parts
