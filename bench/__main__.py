@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--copies", type=int, default=100, help="copies of the sample corpus")
     parser.add_argument(
-        "--runs", type=int, default=None, help="repetitions (medians reported; ingest 3, scale 1)"
+        "--runs", type=int, default=None, help="repetitions (medians reported; ingest 3, scale 3)"
     )
     parser.add_argument(
         "--only",
@@ -93,6 +93,7 @@ def main() -> None:
             workdir=args.workdir,
             naive_max=args.naive_max,
             build_only=args.build_only,
+            runs=args.runs or 3,
         )
     if args.only in (None, "scale", "throughput") and not args.build_only:
         print(f"wrote {write_report()}")

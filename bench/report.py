@@ -124,6 +124,19 @@ def plot_svg(rows: list[dict[str, Any]]) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _runs_note(rows: list[dict[str, Any]]) -> str:
+    """How many runs each size's figures are the medians of (one when not said)."""
+    runs = {int(row.get("runs", 1)) for row in rows}
+    if runs == {1}:
+        return ""
+    if len(runs) == 1:
+        return (
+            f"; each size was measured in {runs.pop()} runs: their medians (peak RSS: the largest)"
+        )
+    each = ", ".join(f"{_size_label(row['ingest']['chunks'])} {row.get('runs', 1)}" for row in rows)
+    return f"; runs per size, whose medians are given (peak RSS: the largest): {each}"
+
+
 def _scale_section(scale: dict[str, Any]) -> list[str]:
     rows = scale["sizes"]
     machine = scale["machine"]
@@ -146,7 +159,9 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         f"cores ({machine['cpu']}, Python {machine['python']}), model `{scale['model']}`, "
         f"generator seed {scale['seed']}. One in five generated files is internal. "
         "Question latencies are medians of three passes over up to 60 questions whose answer "
-        "is in a public file, each pass by a process warmed up on other questions.",
+        "is in a public file, each pass by a process warmed up on other questions"
+        + _runs_note(rows)
+        + ".",
         "",
         "### Ingest",
         "",

@@ -565,8 +565,11 @@ def run_scale_bench(
     workdir: Path | None = None,
     naive_max: int | None = None,
     build_only: bool = False,
+    runs: int = 1,
 ) -> dict[str, Any]:
-    """Build (or reuse) and measure every size; print, write `scale.json`."""
+    """Build (or reuse) and measure every size `runs` times (the medians are kept: from one
+    run to the next the page cache and the machine change more than within a run); print,
+    write `scale.json`."""
     configure_offline()
     model = model or EmbeddingsSettings().model
     workdir = workdir or default_workdir()
@@ -580,10 +583,14 @@ def run_scale_bench(
             if naive_max is None or record["ingest"]["chunks"] <= naive_max:
                 build_naive(folder, record, embedder)
             continue
-        print(f"{size} chunks: questions in process…", flush=True)
-        query = _in_process(folder, record, embedder, naive_max)
-        print(f"{size} chunks: questions over HTTP…", flush=True)
-        http = _over_http(folder, record)
+        queries, https = [], []
+        for run in range(1, runs + 1):
+            label = f" (run {run} of {runs})" if runs > 1 else ""
+            print(f"{size} chunks: questions in process{label}…", flush=True)
+            queries.append(_in_process(folder, record, embedder, naive_max))
+            print(f"{size} chunks: questions over HTTP{label}…", flush=True)
+            https.append(_over_http(folder, record))
+        query, http = median_of_runs(queries), median_of_runs(https)
         rows.append(
             {
                 "target_chunks": size,
@@ -592,6 +599,7 @@ def run_scale_bench(
                 "ingest": record["ingest"],
                 "query": query,
                 "http": http,
+                "runs": runs,
             }
         )
     measured = datetime.now(UTC).isoformat(timespec="seconds")
@@ -616,6 +624,23 @@ def run_scale_bench(
         path.write_text(json.dumps(result, indent=2), encoding="utf-8")
         _print_table(result)
     return result
+
+
+def median_of_runs(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One record from several runs' records of the same shape: the median of every number
+    (nested dictionaries alike; the largest peak RSS), anything else from the first run."""
+    merged: dict[str, Any] = {}
+    for key, first in records[0].items():
+        values = [record.get(key) for record in records]
+        if isinstance(first, dict):
+            merged[key] = median_of_runs([v for v in values if isinstance(v, dict)])
+        elif isinstance(first, int | float) and not isinstance(first, bool):
+            numbers = [v for v in values if isinstance(v, int | float)]
+            # Memory is held to a limit: the worst run counts.
+            merged[key] = max(numbers) if "rss" in key else statistics.median(numbers)
+        else:
+            merged[key] = first
+    return merged
 
 
 def merged_rows(path: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
