@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from assistant.answering.factory import build_assistant
 from assistant.answering.service import AssistantService
 from assistant.resources import open_resources
 from bench.ask_bench import RESULTS
-from bench.scale_bench import _questions, _settings, default_workdir
+from bench.scale_bench import _pass, _questions, _settings, default_workdir
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import configure_offline
 
@@ -45,20 +44,12 @@ def _profile(ask: Any, questions: list[str]) -> Session:
 
 
 def _p50_ms(action: Any, questions: list[str]) -> float:
-    samples = []
-    for question in questions:
-        started = time.perf_counter()
-        action(question)
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1000
+    return statistics.median(_pass(questions, action)) * 1000
 
 
 def profile_size(folder: Path, results: Path = RESULTS) -> dict[str, Any]:
     """Profile the questions of one built size; write its text and HTML profiles."""
-    record = {
-        **json.loads((folder / "generated.json").read_text(encoding="utf-8")),
-        **json.loads((folder / "build.json").read_text(encoding="utf-8")),
-    }
+    record = json.loads((folder / "build.json").read_text(encoding="utf-8"))
     settings = _settings(folder / "var", record["model"], date.fromisoformat(record["today"]))
     embedder = build_embedder(settings.embeddings)
     resources = open_resources(settings, embedder=embedder)

@@ -341,35 +341,30 @@ class FactsDB:
 
     def get_chunks(self, chunk_ids: Iterable[str]) -> dict[str, ChunkRecord]:
         """Chunks by id (ids that are not served are absent from the result)."""
-        ids = list(dict.fromkeys(chunk_ids))
-        found: dict[str, ChunkRecord] = {}
-        with self._lock:
-            for begin in range(0, len(ids), 500):
-                batch = ids[begin : begin + 500]
-                marks = ",".join("?" * len(batch))
-                rows = self._conn.execute(
-                    "SELECT c.*, d.title, d.source FROM chunks c JOIN documents d "
-                    f"ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({marks})",
-                    batch,
-                ).fetchall()
-                found.update({row["chunk_id"]: _chunk(row) for row in rows})
-        return found
+        rows = self._chunk_rows(
+            "SELECT c.*, d.title, d.source FROM chunks c JOIN documents d "
+            "ON d.doc_id = c.doc_id WHERE c.chunk_id IN",
+            chunk_ids,
+        )
+        return {row["chunk_id"]: _chunk(row) for row in rows}
 
     def served(self, chunk_ids: Iterable[str]) -> set[str]:
         """Which of these chunk ids are served (a primary-key lookup: no text is read)."""
+        return {
+            row[0]
+            for row in self._chunk_rows("SELECT chunk_id FROM chunks WHERE chunk_id IN", chunk_ids)
+        }
+
+    def _chunk_rows(self, select: str, chunk_ids: Iterable[str]) -> list[sqlite3.Row]:
+        """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters."""
         ids = list(dict.fromkeys(chunk_ids))
-        found: set[str] = set()
+        rows: list[sqlite3.Row] = []
         with self._lock:
             for begin in range(0, len(ids), 500):
                 batch = ids[begin : begin + 500]
                 marks = ",".join("?" * len(batch))
-                found.update(
-                    row[0]
-                    for row in self._conn.execute(
-                        f"SELECT chunk_id FROM chunks WHERE chunk_id IN ({marks})", batch
-                    )
-                )
-        return found
+                rows.extend(self._conn.execute(f"{select} ({marks})", batch).fetchall())
+        return rows
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         """A document's chunks in order."""

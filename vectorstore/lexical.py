@@ -134,7 +134,7 @@ class LexicalIndex:
         scores = self._model.get_scores(tokens)
         # Only documents holding a question word can score: the top k are taken among those.
         # (bm25s's own top-k partitions every document's score, mostly zeros, on which
-        # numpy's argpartition degrades: 24 ms at 80,000 chunks against 0.4 ms this way.)
+        # numpy's argpartition degrades: 24 ms a search at 80,000 chunks, 0.9 ms this way.)
         matching = np.flatnonzero(scores > 0)
         if len(matching) > k:
             values = scores[matching]

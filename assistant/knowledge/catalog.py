@@ -13,7 +13,6 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +21,7 @@ import numpy as np
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
+from assistant.lru import Lru
 from assistant.retrieval.question_analysis import term_present
 from ingest.sync import lexical_key
 from vectorstore.facts_db import FactsDB
@@ -74,8 +74,7 @@ class Catalog:
     _by_country: dict[str, list[int]] = field(default_factory=dict)
     primaries: list[StoredAgreement] = field(default_factory=list)
     others: dict[int, tuple[StoredAgreement, ...]] = field(default_factory=dict)
-    _stem_hits: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict)
-    _stem_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stem_hits: Lru[str, np.ndarray] = field(default_factory=lambda: Lru(STEMS_KEPT))
 
     @classmethod
     def build(
@@ -155,18 +154,12 @@ class Catalog:
         return [(int(counts[found[i]]), int(found[i])) for i in order]
 
     def _contacts_with(self, stem: str) -> np.ndarray:
-        with self._stem_lock:
-            hit = self._stem_hits.get(stem)
-            if hit is not None:
-                self._stem_hits.move_to_end(stem)
-                return hit
-        hit = np.array(
-            [i for i, text in enumerate(self.contact_texts) if stem in text], dtype=np.int64
-        )
-        with self._stem_lock:
-            self._stem_hits[stem] = hit
-            while len(self._stem_hits) > STEMS_KEPT:
-                self._stem_hits.popitem(last=False)
+        hit = self._stem_hits.get(stem)
+        if hit is None:
+            hit = np.array(
+                [i for i, text in enumerate(self.contact_texts) if stem in text], dtype=np.int64
+            )
+            self._stem_hits.put(stem, hit)
         return hit
 
     def country_ids(self, country: str) -> set[int]:

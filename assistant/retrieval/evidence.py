@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.lru import Lru
 from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
@@ -66,44 +65,33 @@ class SentenceVectorCache:
     is computed and kept in both. Keys are `sentence_key`s."""
 
     def __init__(self, capacity: int = 50_000, store: SentenceStore | None = None) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items: Lru[str, np.ndarray] = Lru(capacity)
         self.store = store
 
     def vectors(
         self, embedder: Embedder, keys: list[str], texts: list[str], doc_ids: list[str]
     ) -> np.ndarray:
         """Vectors for `texts` (keys and documents alongside), computing only unknown ones."""
-        with self._lock:
-            found = {i: self._items[key] for i, key in enumerate(keys) if key in self._items}
-            for i in found:
-                self._items.move_to_end(keys[i])
+        held = self._items.get_many(keys)
+        found = {i: held[key] for i, key in enumerate(keys) if key in held}
         missing = [i for i in range(len(keys)) if i not in found]
         if missing and self.store is not None:
             stored = self.store.get_many([keys[i] for i in missing])
             for i in missing:
                 if keys[i] in stored:
                     found[i] = stored[keys[i]]
-            self._remember({keys[i]: found[i] for i in missing if i in found})
+            self._items.put_many({keys[i]: found[i] for i in missing if i in found})
             missing = [i for i in missing if i not in found]
         if missing:
             computed = as_stored(embedder.encode_passages([texts[i] for i in missing]))
             for row, i in enumerate(missing):
                 found[i] = computed[row]
-            self._remember({keys[i]: found[i] for i in missing})
+            self._items.put_many({keys[i]: found[i] for i in missing})
             if self.store is not None:
                 self.store.put_many((keys[i], doc_ids[i], found[i]) for i in missing)
         if not keys:
             return np.zeros((0, embedder.dimension), dtype=np.float32)
         return np.stack([found[i] for i in range(len(keys))])
-
-    def _remember(self, items: dict[str, np.ndarray]) -> None:
-        with self._lock:
-            for key, vector in items.items():
-                self._items[key] = vector
-            while len(self._items) > self._capacity:
-                self._items.popitem(last=False)
 
 
 class EvidenceSelector:

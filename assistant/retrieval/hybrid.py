@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.lru import Lru
 from assistant.retrieval.audience import Audience, visibilities_for
 from ingest.sync import lexical_key
 from vectorstore.chroma_store import ChunkVectors
@@ -60,8 +60,7 @@ class HybridSearcher:
         self._rrf_k = rrf_k
         self._indexes: dict[Visibility, tuple[str | None, LexicalIndex]] = {}
         self._lock = threading.Lock()
-        self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._query_vectors_kept = query_vectors_kept
+        self._query_vectors: Lru[tuple[str, str], np.ndarray] = Lru(query_vectors_kept)
 
     def query_vector(self, query: str, language: str) -> np.ndarray:
         """The question's vector (read-only), remembered for the last `query_vectors_kept`
@@ -69,17 +68,11 @@ class HybridSearcher:
         With fused models, a question in another language than English uses only the
         multilingual ones (an English-only model adds noise there)."""
         key = (query, language)
-        with self._lock:
-            vector = self._query_vectors.get(key)
-            if vector is not None:
-                self._query_vectors.move_to_end(key)
-                return vector
-        vector = self.embed_query(query, language)
-        vector.setflags(write=False)
-        with self._lock:
-            self._query_vectors[key] = vector
-            while len(self._query_vectors) > self._query_vectors_kept:
-                self._query_vectors.popitem(last=False)
+        vector = self._query_vectors.get(key)
+        if vector is None:
+            vector = self.embed_query(query, language)
+            vector.setflags(write=False)
+            self._query_vectors.put(key, vector)
         return vector
 
     def embed_query(self, query: str, language: str) -> np.ndarray:

@@ -281,7 +281,7 @@ def test_concurrent_staff_and_visitor_questions_never_mix_citations(tmp_path):
 def test_merging_many_mentions_groups_exactly_as_comparing_every_pair():
     import random
 
-    from assistant.knowledge.merging import merge_agreements, same_partner
+    from assistant.knowledge.merging import merge_agreements
     from vectorstore.fact_records import AgreementFact
     from vectorstore.facts_store import StoredAgreement
 
@@ -305,18 +305,9 @@ def test_merging_many_mentions_groups_exactly_as_comparing_every_pair():
         fact = AgreementFact(partner=partner, evidence_start=0, evidence_end=1, country=country)
         items.append(StoredAgreement(fact, f"d{n}", "public", "t", "s"))
 
-    reference: list[list[StoredAgreement]] = []  # the definition: first group with a match
-    for item in items:
-        for group in reference:
-            if any(same_partner(item, member) for member in group):
-                group.append(item)
-                break
-        else:
-            reference.append([item])
-
     merged = merge_agreements(items)
     groups = sorted(sorted(id(x) for x in (m.primary, *m.others)) for m in merged)
-    assert groups == sorted(sorted(id(x) for x in group) for group in reference)
+    assert groups == _reference_groups(items)
 
 
 def _reference_groups(items: list[Any]) -> list[list[int]]:
