@@ -8,7 +8,9 @@ back (vectors left behind by an interrupted ingest never do).
 from __future__ import annotations
 
 import logging
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,35 @@ from vectorstore.lexical import LexicalIndex, LexicalStore
 from vectorstore.records import ChunkRecord, Visibility
 
 logger = logging.getLogger(__name__)
+
+
+class _DenseThreads:
+    """The process's threads for vector queries, made at first use.
+
+    A Chroma query costs about a millisecond whatever the collection's size, most of it
+    outside the GIL: a staff search's two collections are asked at once, and a visitor's one
+    while the lexical index is searched."""
+
+    size = 4
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="dense-query")
+            return self._pool
+
+    def forget(self) -> None:
+        """In a forked child the parent's threads do not exist: make new ones when needed."""
+        self._lock = threading.Lock()
+        self._pool = None
+
+
+_dense_threads = _DenseThreads()
+os.register_at_fork(after_in_child=_dense_threads.forget)
 
 
 @dataclass(frozen=True)
@@ -108,11 +139,16 @@ class HybridSearcher:
         if not query.strip():
             return []
         vector = self.embedder.encode_query(query) if query_vector is None else query_vector
-        dense: list[tuple[str, float]] = []
+        visibilities = visibilities_for(audience)
+        pool = _dense_threads.pool()
+        asked = [
+            pool.submit(self._vectors.query, visibility, vector, self._candidates)
+            for visibility in visibilities
+        ]
         lexical: list[tuple[str, float]] = []
-        for visibility in visibilities_for(audience):
-            dense.extend(self._vectors.query(visibility, vector, self._candidates))
+        for visibility in visibilities:
             lexical.extend(self.lexical_index(visibility).search(query, self._candidates))
+        dense = [hit for future in asked for hit in future.result()]
         dense.sort(key=lambda hit: hit[1])  # cosine distance, nearest first
         lexical.sort(key=lambda hit: -hit[1])
         # Which hits are served decides the ranks; only the k best are read whole.

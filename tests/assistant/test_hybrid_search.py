@@ -1,7 +1,11 @@
-"""The hybrid search: served chunks only, and a question asked again is not embedded again."""
+"""The hybrid search: served chunks only, a question asked again is not embedded again, and
+the collections a search needs are asked at once."""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,10 +14,12 @@ import pytest
 
 from assistant.answering.factory import build_assistant
 from assistant.resources import Resources, open_resources
+from assistant.retrieval import hybrid
 from assistant.retrieval.hybrid import HybridSearcher
 from assistant.settings import EmbeddingsSettings
 from ingest.sync import IngestService
 from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
+from vectorstore.records import Visibility
 
 QUESTION = "Which agreements were signed with the World Health Organization?"
 
@@ -120,3 +126,63 @@ def test_vectors_without_a_served_chunk_are_never_returned_and_take_no_rank(tmp_
         assert resources.facts.served(["orphan-chunk", template.chunk_id]) == {template.chunk_id}
     finally:
         resources.close()
+
+
+def test_a_staff_search_asks_both_collections_at_once_and_finds_both(tmp_path: Path):
+    """Each of the two vector queries waits until the other has started: asked one after the
+    other, the first would wait in vain (the barrier breaks after 20 s)."""
+    embedder = FakeEmbedder()
+    resources = _indexed(tmp_path, embedder)
+    try:
+        internal = tmp_path / "internal"
+        internal.mkdir()
+        (internal / "memo.md").write_text(
+            "# Staff memo\n\nThe World Health Organization agreements are reviewed by the "
+            "rector's office every March.\n",
+            encoding="utf-8",
+        )
+        settings = make_settings(tmp_path / "var")
+        IngestService(
+            settings, resources.facts, resources.vectors, resources.lexical, embedder
+        ).ingest([internal], "internal")
+        searcher = _searcher(resources)
+        alone = searcher.search(QUESTION, "staff", k=40)
+        both_started = threading.Barrier(2, timeout=20)
+        query = resources.vectors.query
+        asked: list[str] = []
+
+        def waiting_query(
+            visibility: Visibility, vector: np.ndarray, k: int
+        ) -> list[tuple[str, float]]:
+            asked.append(visibility)
+            both_started.wait()
+            return query(visibility, vector, k)
+
+        resources.vectors.query = waiting_query  # type: ignore[method-assign]
+        together = searcher.search(QUESTION, "staff", k=40)
+        assert sorted(asked) == ["internal", "public"]
+        assert [hit.chunk.chunk_id for hit in together] == [hit.chunk.chunk_id for hit in alone]
+        assert {hit.chunk.visibility for hit in together} == {"internal", "public"}
+    finally:
+        resources.close()
+
+
+def _child_uses_the_pool(result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    result.put(hybrid._dense_threads.pool().submit(os.getpid).result(timeout=20))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_the_query_threads_work_in_a_forked_child():
+    """A child forked after the parent made its query threads gets threads of its own (the
+    parent's do not exist in it; without new ones its searches would wait forever)."""
+    assert hybrid._dense_threads.pool().submit(os.getpid).result(timeout=20) == os.getpid()
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    child = context.Process(target=_child_uses_the_pool, args=(result,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child's query never ran")
+    assert child.exitcode == 0
+    assert result.get(timeout=5) == child.pid
