@@ -10,7 +10,8 @@ every fifth file is internal, the rest public):
     the sentence stage `coop ingest` runs after the switch (sentence vectors kept for fast
     answers), timed on its own and together with the ingest;
   - re-ingest of the unchanged corpus (no embedding), then with one file changed;
-- questions, in process, `QUERY_PASSES` passes (medians of the passes' p50 and p95), each by
+- questions, in process, `QUERY_PASSES` passes (medians of the passes' p50 and p95), the
+  pipelines taking turns question by question (a drifting machine shifts them alike), each by
   a fresh assistant warmed on other questions, so that the timed questions are new to it
   (sentence vectors the answer step computes are cached: `repeat_*` times them asked again):
   - the floor (one query embedding plus one Chroma top-k), `AssistantService.ask` for a
@@ -107,18 +108,30 @@ def _passes(
 ) -> dict[str, dict[str, float]]:
     """For each config, `QUERY_PASSES` times: a fresh action (new caches), warmed on `warm`,
     timed on `timed` (questions it has not seen: what a new question costs), then on `timed`
-    again (`repeat_*`: what a repeated question costs). Passes of the configs are interleaved,
-    so that a busy moment of the machine falls on all of them; medians of p50s and p95s."""
-    rows: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
-    repeats: dict[str, list[dict[str, float]]] = {name: [] for name in configs}
+    again (`repeat_*`: what a repeated question costs); medians of the passes' p50s and p95s.
+
+    The configs take turns question by question, each question starting with the next config
+    in the rotation: a busy moment of the machine, or a warmer cache after one config's work,
+    falls on all of them alike, so their ratios hold where their times drift."""
+    names = list(configs)
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    repeats: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for _ in range(QUERY_PASSES):
-        for name, fresh in configs.items():
-            action = fresh()
-            _pass(warm, action)
-            rows[name].append(_percentiles(_pass(timed, action)))
-            repeats[name].append(_percentiles(_pass(timed, action)))
+        actions = {name: configs[name]() for name in names}
+        for question in warm:
+            for name in names:
+                actions[name](question)
+        for measured in (rows, repeats):
+            samples: dict[str, list[float]] = {name: [] for name in names}
+            for index, question in enumerate(timed):
+                turn = index % len(names)
+                for name in names[turn:] + names[:turn]:
+                    action = actions[name]
+                    samples[name].append(_timed(lambda: action(question)))  # noqa: B023
+            for name in names:
+                measured[name].append(_percentiles(samples[name]))
     result = {}
-    for name in configs:
+    for name in names:
         merged = {key: statistics.median(r[key] for r in rows[name]) for key in rows[name][0]}
         merged.update(
             {
