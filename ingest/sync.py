@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -373,15 +374,32 @@ class IngestService:
                 report.outcomes.append(FileOutcome(source, state.path, "removed"))
             for root in roots:
                 FactsDB.add_root(conn, str(root), visibility, now)
-            for vis in sorted(affected):
-                rows = FactsDB.lexical_rows(conn, vis)
-                index = LexicalIndex.build(
-                    [row[0] for row in rows],
-                    [" ".join(row[1:]) for row in rows],
-                    self._lexical.tokenizer,
-                )
+            outdated = {
+                vis
+                for vis in VISIBILITIES
+                if not self._lexical.current(vis, self._facts.get_meta(lexical_key(vis)))
+            }  # written by an older version: rewritten in today's layout
+            for vis in sorted(affected | outdated):
+                index = self._lexical_index(conn, vis)
                 FactsDB.set_meta(conn, lexical_key(vis), self._lexical.write(vis, index))
         return {vis: ids - new for vis, ids in old.items() if ids - new}
+
+    def _lexical_index(self, conn: sqlite3.Connection, visibility: Visibility) -> LexicalIndex:
+        """The visibility's next lexical index, inside the switch: the served one with the
+        chunks that came and went (only the new ones are tokenized); built from every chunk
+        when there is none to start from."""
+        served = self._lexical.load_for_update(
+            visibility, self._facts.get_meta(lexical_key(visibility))
+        )
+        if served is None:
+            rows = FactsDB.lexical_rows(conn, visibility)
+            return LexicalIndex.build(
+                [row[0] for row in rows],
+                [" ".join(row[1:]) for row in rows],
+                self._lexical.tokenizer,
+            )
+        order = FactsDB.lexical_order(conn, visibility)
+        return served.updated(order, FactsDB.lexical_texts(conn, served.missing(order)))
 
     def _state(
         self, item: _Prepared, visibility: Visibility, now: str, kept: str | None = None

@@ -318,6 +318,35 @@ class FactsDB:
         ).fetchall()
         return [(row[0], row[1], row[2], row[3]) for row in rows]
 
+    @staticmethod
+    def lexical_order(conn: sqlite3.Connection, visibility: Visibility) -> list[str]:
+        """The chunk ids of a visibility in `lexical_rows`'s order (no text is read)."""
+        rows = conn.execute(
+            "SELECT chunk_id FROM chunks WHERE visibility = ? ORDER BY doc_id, ord",
+            (visibility,),
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    @staticmethod
+    def lexical_texts(conn: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, str]:
+        """What the lexical index reads of these chunks (title, section and text, joined)."""
+        texts: dict[str, str] = {}
+        for begin in range(0, len(chunk_ids), 500):
+            batch = list(chunk_ids[begin : begin + 500])
+            for row in conn.execute(
+                "SELECT c.chunk_id, d.title, c.section, c.text FROM chunks c "
+                "JOIN documents d ON d.doc_id = c.doc_id "
+                f"WHERE c.chunk_id IN ({','.join('?' * len(batch))})",
+                batch,
+            ):
+                texts[row[0]] = " ".join(row[1:])
+        return texts
+
+    def served_lexical_rows(self, visibility: Visibility) -> list[tuple[str, str, str, str]]:
+        """`lexical_rows` of what is served now (outside any ingest)."""
+        with self._lock:
+            return self.lexical_rows(self._conn, visibility)
+
     def query(self, sql: str, parameters: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         """Rows of a read-only query (for the fact readers)."""
         with self._lock:

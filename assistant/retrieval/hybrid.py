@@ -22,7 +22,7 @@ from vectorstore.chroma_store import ChunkVectors
 from vectorstore.composite_embedder import CompositeEmbedder
 from vectorstore.embeddings import Embedder
 from vectorstore.facts_db import FactsDB
-from vectorstore.lexical import LexicalIndex, LexicalStore
+from vectorstore.lexical import LexicalFormatError, LexicalIndex, LexicalStore
 from vectorstore.records import ChunkRecord, Visibility
 
 logger = logging.getLogger(__name__)
@@ -122,10 +122,29 @@ class HybridSearcher:
         with self._lock:
             cached = self._indexes.get(visibility)
             if cached is None or cached[0] != generation:
-                cached = (generation, self._lexical.load(visibility, generation))
+                cached = (generation, self._load_lexical(visibility, generation))
                 self._indexes[visibility] = cached
                 logger.info("lexical index %s loaded (generation %s)", visibility, generation)
             return cached[1]
+
+    def _load_lexical(self, visibility: Visibility, generation: str | None) -> LexicalIndex:
+        try:
+            return self._lexical.load(visibility, generation)
+        except LexicalFormatError:
+            # Written by an older version: index what is served in memory (the next
+            # `coop ingest` writes it in today's layout).
+            logger.warning(
+                "lexical index %s (%s) has an older layout: indexing the served chunks in "
+                "memory; the next ingest rewrites it",
+                visibility,
+                generation,
+            )
+            rows = self._facts.served_lexical_rows(visibility)
+            return LexicalIndex.build(
+                [row[0] for row in rows],
+                [" ".join(row[1:]) for row in rows],
+                self._lexical.tokenizer,
+            )
 
     def search(
         self,

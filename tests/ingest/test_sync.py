@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answering.factory import build_assistant
 from assistant.resources import Resources
 from ingest.sync import IngestReport, IngestService, lexical_key
 from tests.conftest import SAMPLE_DIR, FakeEmbedder
+from vectorstore.lexical import LexicalIndex
 from vectorstore.records import Visibility
 
 
@@ -272,3 +274,63 @@ def test_changing_the_embedding_model_reembeds_into_its_own_collections(
     assert second.vectors.collection_name("public") == "coop_public_other-model"
     assert_indexes_agree(second)
     second.close()
+
+
+def test_a_changed_file_tokenizes_only_its_new_chunks_and_the_index_equals_a_whole_build(
+    resources, corpus, monkeypatch
+):
+    """The next lexical generation is derived from the served one: the other files' chunks
+    are not read or tokenized again, and it answers exactly as one built from every chunk."""
+    ingest(resources, corpus)
+    tokenized: list[str] = []
+    tokenize = resources.lexical.tokenizer.tokenize
+
+    def counting(text: str) -> list[str]:
+        tokenized.append(text)
+        return list(tokenize(text))
+
+    monkeypatch.setattr(resources.lexical.tokenizer, "tokenize", counting)
+    changed = sorted(corpus.glob("*.txt"))[0]
+    changed.write_text(
+        changed.read_text(encoding="utf-8") + "\nA new paragraph about Zanzibar.\n", "utf-8"
+    )
+    before = served(resources, "public")
+    assert ingest(resources, corpus).count("updated") == 1
+    new_chunks = served(resources, "public") - before
+    assert 0 < len(tokenized) == len(new_chunks) < len(served(resources, "public"))
+    assert_indexes_agree(resources)
+    generation = resources.facts.get_meta(lexical_key("public"))
+    derived = resources.lexical.load("public", generation)
+    rows = resources.facts.served_lexical_rows("public")
+    whole = LexicalIndex.build(
+        [row[0] for row in rows], [" ".join(row[1:]) for row in rows], resources.lexical.tokenizer
+    )
+    assert derived.ids == whole.ids
+    for query in ("Zanzibar", "agreement expires", "World Health Organization contact"):
+        assert derived.search(query, 20) == whole.search(query, 20)
+    assert derived.search("Zanzibar", 3)[0][0] in new_chunks
+
+
+def test_a_lexical_index_of_the_older_layout_is_served_and_rewritten_by_the_next_ingest(
+    resources, corpus
+):
+    """An index written by bm25s (before term counts were kept) still answers, indexed in
+    memory from the served chunks; the next ingest, even with nothing changed, rewrites it."""
+    ingest(resources, corpus)
+    generation = resources.facts.get_meta(lexical_key("public"))
+    assert generation is not None
+    folder = resources.settings.data_dir / "lexical" / "public" / generation
+    expected = resources.lexical.load("public", generation).search("Minsk agreement", 5)
+    for name in ("lexical.json", "counts.npz", "vocab.json"):
+        (folder / name).unlink()
+    (folder / "params.index.json").write_text("{}", encoding="utf-8")  # as bm25s left it
+    assert not resources.lexical.current("public", generation)
+    searcher = build_assistant(resources).searcher
+    hits = searcher.lexical_index("public").search("Minsk agreement", 5)
+    assert hits == expected
+    report = ingest(resources, corpus)
+    assert report.count("unchanged") == 3
+    rewritten = resources.facts.get_meta(lexical_key("public"))
+    assert rewritten != generation and resources.lexical.current("public", rewritten)
+    assert resources.lexical.load("public", rewritten).search("Minsk agreement", 5) == expected
+    assert_indexes_agree(resources)
