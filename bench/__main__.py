@@ -10,7 +10,7 @@ from bench.ask_bench import run_ask_bench
 from bench.ingest_bench import run_ingest_bench
 from bench.profile_bench import run_profile
 from bench.report import write_report
-from bench.scale_bench import run_scale_bench
+from bench.scale_bench import run_reingest, run_scale_bench
 from bench.throughput_bench import run_throughput_bench
 
 
@@ -57,6 +57,13 @@ def main() -> None:
         help="scale benchmark: build the sizes, measure nothing",
     )
     parser.add_argument(
+        "--reingest",
+        action="store_true",
+        help="scale benchmark: measure again the re-ingests (unchanged corpus, one changed "
+        "file) of the sizes already built, after a change to the ingest, and keep them in "
+        "their build records",
+    )
+    parser.add_argument(
         "--naive-max",
         type=int,
         default=None,
@@ -72,12 +79,16 @@ def main() -> None:
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     if args.report:
         print(f"wrote {write_report()}")
         return
     if args.profile:
         run_profile([int(size) for size in args.sizes.split(",") if size.strip()], args.workdir)
+        return
+    if args.reingest:
+        run_reingest(
+            [int(size) for size in args.sizes.split(",") if size.strip()], args.workdir, args.model
+        )
         return
     if args.only in (None, "ask"):
         run_ask_bench()

@@ -5,8 +5,9 @@ questions and answers the size's timed questions as a visitor (new to it, as in 
 benchmark), first unprofiled: the p50 of the whole ask and of the question's embedding alone
 (the model's part, which no change of ours makes cheaper) give the share that is ours. Then a
 second fresh assistant answers them under pyinstrument, and again the structured agreement
-questions. pyinstrument hooks every Python call, which slows the model's many small calls most:
-its tree shows where our part goes, not the model's share. Each profile is written as text to
+questions; a third answers them with their vectors already computed, so that its tree is our
+part alone. pyinstrument hooks every Python call, which slows the model's many small calls
+most: its trees show where our part goes, not the model's share. Each profile is written as text to
 `bench/results/profile-<size>.txt` and as HTML beside the size's build.
 """
 
@@ -27,6 +28,7 @@ from assistant.answering.service import AssistantService
 from assistant.resources import open_resources
 from bench.ask_bench import RESULTS
 from bench.scale_bench import _pass, _questions, _settings, default_workdir
+from ingest.language import detect_language
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import configure_offline
 
@@ -70,12 +72,20 @@ def profile_size(folder: Path, results: Path = RESULTS) -> dict[str, Any]:
         assistant = fresh()
         questions = _profile(lambda q: assistant.ask(q, "public"), asked)
         lists = _profile(lambda q: assistant.ask(q, "public"), structured)
+        assistant = fresh()
+        for question in asked:  # their vectors kept: the profile holds our part alone
+            assistant.searcher.query_vector(question, detect_language(question))
+        ours = _profile(lambda q: assistant.ask(q, "public"), asked)
     finally:
         resources.close()
     results.mkdir(parents=True, exist_ok=True)
     text = results / f"profile-{size}.txt"
     parts = []
-    for title, session in (("questions (visitor, new)", questions), ("structured", lists)):
+    for title, session in (
+        ("questions (visitor, new)", questions),
+        ("structured", lists),
+        ("ours (the same questions, their vectors given: our part alone)", ours),
+    ):
         (folder / f"profile-{title.split()[0]}.html").write_text(
             HTMLRenderer().render(session), encoding="utf-8"
         )

@@ -23,8 +23,12 @@ def test_profiles_of_a_built_size_show_where_our_part_of_a_question_goes(tmp_pat
     assert summary["question_embedding_p50_ms"] > 0 and summary["ask_p50_ms"] > 0
     text = (tmp_path / "results" / f"profile-{record['target_chunks']}.txt").read_text()
     assert "questions (visitor, new)" in text and "structured" in text
-    for ours in ("HybridSearcher.search", "EvidenceSelector.select", "KnowledgeAnswerer"):
-        assert ours in text
+    structured = text[text.index("chunks: structured") : text.index("chunks: ours")]
+    assert "KnowledgeAnswerer" in structured
+    ours = text[text.index("chunks: ours") :]
+    for frame in ("HybridSearcher.search", "EvidenceSelector.select", "DeclinePolicy.answers"):
+        assert frame in ours
+    assert "encode_query" not in ours  # the vectors were given: the model is not in it
     assert (tmp_path / "work" / "120" / "profile-questions.html").stat().st_size > 1000
 
 
