@@ -129,25 +129,38 @@ def list_agreements(db: FactsDB, visibilities: tuple[Visibility, ...]) -> list[S
 
 def list_contacts(db: FactsDB, visibilities: tuple[Visibility, ...]) -> list[StoredContact]:
     """Every contact the given visibilities may see."""
+    return [contact for contact, _ in list_contacts_with_evidence(db, visibilities)]
+
+
+def list_contacts_with_evidence(
+    db: FactsDB, visibilities: tuple[Visibility, ...]
+) -> list[tuple[StoredContact, str]]:
+    """Every contact the given visibilities may see, with its evidence: the text at its
+    offsets, cut out by SQLite (no document is read whole)."""
     rows = db.query(
-        "SELECT c.*, d.title, d.source FROM contacts c JOIN documents d ON d.doc_id = c.doc_id "
+        "SELECT c.*, d.title, d.source, "
+        "substr(d.text, c.evidence_start + 1, c.evidence_end - c.evidence_start) AS evidence "
+        "FROM contacts c JOIN documents d ON d.doc_id = c.doc_id "
         f"WHERE c.visibility IN ({_marks(visibilities)}) ORDER BY c.person, c.id",
         visibilities,
     )
     return [
-        StoredContact(
-            fact=ContactFact(
-                evidence_start=row["evidence_start"],
-                evidence_end=row["evidence_end"],
-                person=row["person"],
-                role=row["role"],
-                organisation=row["organisation"],
-                phone=row["phone"],
-                email=row["email"],
+        (
+            StoredContact(
+                fact=ContactFact(
+                    evidence_start=row["evidence_start"],
+                    evidence_end=row["evidence_end"],
+                    person=row["person"],
+                    role=row["role"],
+                    organisation=row["organisation"],
+                    phone=row["phone"],
+                    email=row["email"],
+                ),
+                doc_id=row["doc_id"],
+                title=row["title"],
+                source=row["source"],
             ),
-            doc_id=row["doc_id"],
-            title=row["title"],
-            source=row["source"],
+            row["evidence"] or "",
         )
         for row in rows
     ]

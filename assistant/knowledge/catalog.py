@@ -25,7 +25,12 @@ from assistant.lru import Lru
 from assistant.retrieval.question_analysis import term_present
 from ingest.sync import lexical_key
 from vectorstore.facts_db import FactsDB
-from vectorstore.facts_store import StoredAgreement, StoredContact, list_agreements, list_contacts
+from vectorstore.facts_store import (
+    StoredAgreement,
+    StoredContact,
+    list_agreements,
+    list_contacts_with_evidence,
+)
 from vectorstore.records import Visibility
 
 _WORD = re.compile(r"\w+")
@@ -195,17 +200,12 @@ class CatalogCache:
     def _build(self, key: CatalogKey) -> Catalog:
         visibilities = key[0]
         agreements = list_agreements(self._facts, visibilities)
-        contacts = list_contacts(self._facts, visibilities)
-        texts: dict[str, str] = {}
-        contact_texts = []
-        for contact in contacts:
-            if contact.doc_id not in texts:
-                document = self._facts.get_document(contact.doc_id)
-                texts[contact.doc_id] = document.text if document else ""
+        contacts, contact_texts = [], []
+        for contact, evidence in list_contacts_with_evidence(self._facts, visibilities):
             fact = contact.fact
-            evidence = texts[contact.doc_id][fact.evidence_start : fact.evidence_end]
             haystack = " ".join(
                 filter(None, [evidence, fact.role, fact.organisation, contact.title])
             )
+            contacts.append(contact)
             contact_texts.append(haystack.lower())
         return Catalog.build(key, agreements, contacts, contact_texts)
