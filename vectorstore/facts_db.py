@@ -125,6 +125,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_by_doc ON events(doc_id);
     """,
+    # A visibility's chunk ids in document order, read from the index alone (no chunk text,
+    # no sort): what the lexical index of that visibility is derived in.
+    """
+    CREATE INDEX chunks_by_visibility_doc ON chunks(visibility, doc_id, ord, chunk_id);
+    DROP INDEX chunks_by_visibility;
+    """,
 )
 
 

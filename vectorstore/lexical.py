@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -170,20 +171,29 @@ class LexicalIndex:
         self._counts = counts
         self._tokenizer = tokenizer
         self._vocab = {term: index for index, term in enumerate(counts.vocab)}
-        # BM25 of every (term, chunk), term by term: a question sums its terms' columns.
-        rows = counts.row_of_each()
-        lengths = np.bincount(rows, weights=counts.counts, minlength=len(ids))
-        average = float(lengths.mean()) if len(ids) else 0.0
-        frequencies = np.bincount(counts.terms, minlength=len(counts.vocab)).astype(np.float64)
-        idf = np.log(1.0 + (len(ids) - frequencies + 0.5) / (frequencies + 0.5))
-        tf = counts.counts.astype(np.float64)
-        norm = K1 * (1.0 - B + B * lengths[rows] / average) if average else np.ones(0)
-        scores = idf[counts.terms] * tf / (tf + norm)
-        by_term = np.argsort(counts.terms, kind="stable")
-        self._term_starts = np.zeros(len(counts.vocab) + 1, dtype=np.int64)
-        np.cumsum(frequencies.astype(np.int64), out=self._term_starts[1:])
-        self._term_rows = rows[by_term]
-        self._term_scores = scores[by_term].astype(np.float32)
+        self._scoring: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._scoring_lock = threading.Lock()
+
+    def _scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """BM25 of every (term, chunk), term by term (where each term's entries start, their
+        chunks, their scores): a question sums its terms' entries. Computed at the first
+        search, so that an ingest deriving the next generation never computes them."""
+        with self._scoring_lock:
+            if self._scoring is None:
+                counts, chunks = self._counts, len(self._ids)
+                rows = counts.row_of_each()
+                lengths = np.bincount(rows, weights=counts.counts, minlength=chunks)
+                average = float(lengths.mean()) if chunks else 0.0
+                frequencies = np.bincount(counts.terms, minlength=len(counts.vocab))
+                idf = np.log(1.0 + (chunks - frequencies + 0.5) / (frequencies + 0.5))
+                tf = counts.counts.astype(np.float64)
+                norm = K1 * (1.0 - B + B * lengths[rows] / average) if average else 1.0
+                scores = idf[counts.terms] * tf / (tf + norm)
+                by_term = np.argsort(counts.terms, kind="stable")
+                starts = np.zeros(len(counts.vocab) + 1, dtype=np.int64)
+                np.cumsum(frequencies, out=starts[1:])
+                self._scoring = (starts, rows[by_term], scores[by_term].astype(np.float32))
+            return self._scoring
 
     @classmethod
     def build(
@@ -261,10 +271,11 @@ class LexicalIndex:
         terms = [self._vocab[t] for t in self._tokenizer.tokenize(query) if t in self._vocab]
         if not terms:
             return []
+        starts, rows, values = self._scores()
         scores = np.zeros(len(self._ids), dtype=np.float32)
         for term in terms:  # a word asked twice counts twice
-            begin, end = self._term_starts[term], self._term_starts[term + 1]
-            scores[self._term_rows[begin:end]] += self._term_scores[begin:end]
+            begin, end = starts[term], starts[term + 1]
+            scores[rows[begin:end]] += values[begin:end]
         # Only chunks holding a question word can score: the top k are taken among those
         # (a partition of every chunk's score, mostly zeros, is slow: numpy's argpartition
         # degrades on such arrays).

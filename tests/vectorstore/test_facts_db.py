@@ -24,3 +24,22 @@ def test_a_failed_transaction_changes_nothing(tmp_path):
         FactsDB.set_meta(conn, "k", "v")
         raise RuntimeError("boom")
     assert db.get_meta("k") is None
+
+
+def test_a_visibilitys_chunk_ids_in_document_order_come_from_an_index_alone(tmp_path):
+    """What each ingest derives the lexical index in: no chunk row (with its text) is read,
+    nothing is sorted."""
+    db = FactsDB(tmp_path / "f.sqlite3")
+    plan = " ".join(
+        str(row[-1])
+        for row in db._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT chunk_id FROM chunks WHERE visibility = ? "
+            "ORDER BY doc_id, ord",
+            ("public",),
+        )
+    )
+    assert "COVERING INDEX chunks_by_visibility_doc" in plan
+    assert "TEMP B-TREE" not in plan
+    with db.transaction() as conn:
+        assert FactsDB.lexical_order(conn, "public") == []
+    db.close()
