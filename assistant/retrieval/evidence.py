@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,12 +106,14 @@ class EvidenceSelector:
         chunks_considered: int = 5,
         meaning_weight: float = 0.6,
         cache: SentenceVectorCache | None = None,
+        chunks_kept: int = 2048,
     ) -> None:
         self._embedder = embedder
         self._tokenizer = tokenizer
         self._chunks_considered = chunks_considered
         self._meaning_weight = meaning_weight
         self._cache = cache or SentenceVectorCache()
+        self._sentences: Lru[str, tuple[_Sentence, ...]] = Lru(chunks_kept)
 
     def query_terms(self, question: str) -> list[str]:
         """The question's distinct stemmed terms."""
@@ -125,18 +128,19 @@ class EvidenceSelector:
     ) -> list[Evidence]:
         """Every candidate sentence of the top chunks, best first (duplicates merged)."""
         profile = profile or analyse(question)
-        candidates = self._candidates(hits)
-        if not candidates:
+        found = self._candidates(hits)
+        if not found:
             return []
+        candidates = [candidate for candidate, _ in found]
         texts = [c.text for c in candidates]
-        keys = [sentence_key(c.chunk.doc_id, c.start, c.end, c.text) for c in candidates]
+        keys = [sentence.key for _, sentence in found]
         doc_ids = [c.chunk.doc_id for c in candidates]
         question_language = detect_language(question)
         similarities = self._similarities(
             self._cache.vectors(self._embedder, keys, texts, doc_ids), query_vector,
             question_language, [c.chunk.language for c in candidates],
         )  # fmt: skip
-        token_sets = [set(self._tokenizer.tokenize(f"{c.text} {c.heading}")) for c in candidates]
+        token_sets = [sentence.tokens for _, sentence in found]
         weights = self._term_weights(self.query_terms(question), token_sets)
         total_weight = sum(weights.values())
         overlaps = [
@@ -154,7 +158,7 @@ class EvidenceSelector:
                 candidates, similarities, overlaps, strict=True
             )
         ]
-        words = [_words(f"{c.text} {c.heading}") for c in candidates]
+        words = [sentence.words for _, sentence in found]
         # Whether a focus term is in a sentence, computed once per term and sentence: a
         # sentence's window (its neighbours and its paragraph) holds the term when one of
         # the window's sentences does.
@@ -197,15 +201,43 @@ class EvidenceSelector:
         evidence.sort(key=lambda item: -item.score)
         return evidence
 
-    def _candidates(self, hits: list[ScoredChunk]) -> list[_Candidate]:
-        """Sentences of the top chunks in document order, without duplicates."""
-        found: dict[tuple[str, int, int], _Candidate] = {}
+    def _candidates(self, hits: list[ScoredChunk]) -> list[tuple[_Candidate, _Sentence]]:
+        """Sentences of the top chunks in document order, without duplicates (a sentence of
+        two overlapping chunks is the better-ranked one's)."""
+        found: dict[tuple[str, int, int], tuple[_Candidate, _Sentence]] = {}
         for rank, hit in enumerate(hits[: self._chunks_considered]):
-            for candidate in chunk_candidates(hit.chunk, rank):
-                found.setdefault(
-                    (candidate.chunk.doc_id, candidate.start, candidate.end), candidate
-                )
+            chunk = hit.chunk
+            for sentence in self._sentences_of(chunk):
+                key = (chunk.doc_id, sentence.start, sentence.end)
+                if key not in found:
+                    candidate = _Candidate(
+                        chunk, sentence.start, sentence.end, rank, sentence.text,
+                        sentence.heading, sentence.paragraph,
+                    )  # fmt: skip
+                    found[key] = (candidate, sentence)
         return [found[key] for key in sorted(found)]
+
+    def _sentences_of(self, chunk: ChunkRecord) -> tuple[_Sentence, ...]:
+        """A chunk's candidate sentences with their key, stemmed terms and words: the same
+        for every question, so kept for the last `chunks_kept` chunks (a chunk id names its
+        text, title and section)."""
+        kept = self._sentences.get(chunk.chunk_id)
+        if kept is None:
+            kept = tuple(
+                _Sentence(
+                    c.start,
+                    c.end,
+                    c.text,
+                    c.heading,
+                    c.paragraph,
+                    sentence_key(chunk.doc_id, c.start, c.end, c.text),
+                    frozenset(self._tokenizer.tokenize(f"{c.text} {c.heading}")),
+                    frozenset(_words(f"{c.text} {c.heading}")),
+                )
+                for c in chunk_candidates(chunk, 0)
+            )
+            self._sentences.put(chunk.chunk_id, kept)
+        return kept
 
     def precompute(self, chunks: list[ChunkRecord]) -> int:
         """Embed and keep the vectors of every candidate sentence of `chunks` (after an
@@ -241,7 +273,7 @@ class EvidenceSelector:
         same_english = np.array([language == "en" and lang == "en" for lang in languages])
         return np.asarray(np.where(same_english, everything, across), dtype=np.float64)
 
-    def _term_weights(self, terms: list[str], token_sets: list[set[str]]) -> dict[str, float]:
+    def _term_weights(self, terms: list[str], token_sets: Sequence[Set[str]]) -> dict[str, float]:
         """IDF-like weights over the candidate sentences: rare terms count more."""
         total = len(token_sets)
         return {
@@ -259,6 +291,20 @@ class _Candidate:
     text: str
     heading: str
     paragraph: tuple[str, int]
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    """A chunk's candidate sentence, with what scoring reads of it whatever the question."""
+
+    start: int
+    end: int
+    text: str
+    heading: str
+    paragraph: tuple[str, int]
+    key: str
+    tokens: frozenset[str]
+    words: frozenset[str]
 
 
 def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:

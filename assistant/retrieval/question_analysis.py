@@ -4,6 +4,7 @@ its focus terms (names, acronyms, numbers) that an answer must be about."""
 from __future__ import annotations
 
 import re
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import Literal
 
@@ -211,7 +212,7 @@ def name_present_across_scripts(term: str, words: set[str]) -> bool | None:
     return any(word.startswith(prefix) for word in words)
 
 
-def term_present(term: str, words: set[str]) -> bool:
+def term_present(term: str, words: Set[str]) -> bool:
     """A focus term is present when a word starts with it or it starts with a word (≥ 4 letters):
     "Kazakh" finds "Kazakhstan", "Cuban" finds "Cuba"."""
     if term in words:
