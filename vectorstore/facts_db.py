@@ -383,13 +383,6 @@ class FactsDB:
         )
         return {row["chunk_id"]: _chunk(row) for row in rows}
 
-    def served(self, chunk_ids: Iterable[str]) -> set[str]:
-        """Which of these chunk ids are served (a primary-key lookup: no text is read)."""
-        return {
-            row[0]
-            for row in self._chunk_rows("SELECT chunk_id FROM chunks WHERE chunk_id IN", chunk_ids)
-        }
-
     def _chunk_rows(self, select: str, chunk_ids: Iterable[str]) -> list[sqlite3.Row]:
         """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters."""
         ids = list(dict.fromkeys(chunk_ids))

@@ -172,7 +172,19 @@ class LexicalIndex:
         self._tokenizer = tokenizer
         self._vocab = {term: index for index, term in enumerate(counts.vocab)}
         self._scoring: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._held: frozenset[str] | None = None
         self._scoring_lock = threading.Lock()
+
+    def holds(self, chunk_id: str) -> bool:
+        """Whether the index holds this chunk: a generation holds exactly the chunks its
+        visibility served when it was recorded (they are switched together)."""
+        held = self._held
+        if held is None:
+            with self._scoring_lock:
+                if self._held is None:
+                    self._held = frozenset(self._ids)
+                held = self._held
+        return chunk_id in held
 
     def _scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """BM25 of every (term, chunk), term by term (where each term's entries start, their

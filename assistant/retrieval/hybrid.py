@@ -165,16 +165,21 @@ class HybridSearcher:
             for visibility in visibilities
         ]
         lexical: list[tuple[str, float]] = []
-        for visibility in visibilities:
-            lexical.extend(self.lexical_index(visibility).search(query, self._candidates))
-        dense = [hit for future in asked for hit in future.result()]
+        indexes = [self.lexical_index(visibility) for visibility in visibilities]
+        for index in indexes:
+            lexical.extend(index.search(query, self._candidates))
+        # Which hits are served decides the ranks: a vector left behind (an interrupted
+        # ingest, a withdrawn file) is not held by the lexical generation switched with the
+        # chunks. Only the k best are read whole (and dropped if withdrawn since).
+        dense = [
+            hit
+            for future, index in zip(asked, indexes, strict=True)
+            for hit in future.result()
+            if index.holds(hit[0])
+        ]
         dense.sort(key=lambda hit: hit[1])  # cosine distance, nearest first
         lexical.sort(key=lambda hit: -hit[1])
-        # Which hits are served decides the ranks; only the k best are read whole.
-        served = self._facts.served([i for i, _ in dense] + [i for i, _ in lexical])
         allowed = set(visibilities_for(audience))
-        dense = [hit for hit in dense if hit[0] in served]
-        lexical = [hit for hit in lexical if hit[0] in served]
         scores: dict[str, float] = {}
         dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
         lexical_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(lexical)}
