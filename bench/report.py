@@ -159,7 +159,8 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         f"cores ({machine['cpu']}, Python {machine['python']}), model `{scale['model']}`, "
         f"generator seed {scale['seed']}. One in five generated files is internal. "
         "Question latencies are medians of three passes over up to 60 questions whose answer "
-        "is in a public file, each pass by a process warmed up on other questions"
+        "is in a public file, each pass by a process warmed up on other questions, the "
+        "pipelines taking turns question by question (a drifting machine shifts them alike)"
         + _runs_note(rows)
         + ".",
         "",
