@@ -374,30 +374,24 @@ class IngestService:
                 report.outcomes.append(FileOutcome(source, state.path, "removed"))
             for root in roots:
                 FactsDB.add_root(conn, str(root), visibility, now)
-            outdated = {
-                vis
-                for vis in VISIBILITIES
-                if not self._lexical.current(vis, self._facts.get_meta(lexical_key(vis)))
-            }  # written by an older version: rewritten in today's layout
-            for vis in sorted(affected | outdated):
-                index = self._lexical_index(conn, vis)
-                FactsDB.set_meta(conn, lexical_key(vis), self._lexical.write(vis, index))
+            for vis in VISIBILITIES:
+                served = self._facts.get_meta(lexical_key(vis))
+                # One written by an older version is rewritten in today's layout.
+                if vis in affected or not self._lexical.current(vis, served):
+                    index = self._lexical_index(conn, vis, served)
+                    FactsDB.set_meta(conn, lexical_key(vis), self._lexical.write(vis, index))
         return {vis: ids - new for vis, ids in old.items() if ids - new}
 
-    def _lexical_index(self, conn: sqlite3.Connection, visibility: Visibility) -> LexicalIndex:
-        """The visibility's next lexical index, inside the switch: the served one with the
-        chunks that came and went (only the new ones are tokenized); built from every chunk
-        when there is none to start from."""
-        served = self._lexical.load_for_update(
-            visibility, self._facts.get_meta(lexical_key(visibility))
-        )
+    def _lexical_index(
+        self, conn: sqlite3.Connection, visibility: Visibility, generation: str | None
+    ) -> LexicalIndex:
+        """The visibility's next lexical index, inside the switch: the served `generation`
+        with the chunks that came and went (only the new ones are tokenized); built from
+        every chunk when there is none to start from."""
+        served = self._lexical.load_for_update(visibility, generation)
         if served is None:
             rows = FactsDB.lexical_rows(conn, visibility)
-            return LexicalIndex.build(
-                [row[0] for row in rows],
-                [" ".join(row[1:]) for row in rows],
-                self._lexical.tokenizer,
-            )
+            return LexicalIndex.from_rows(rows, self._lexical.tokenizer)
         order = FactsDB.lexical_order(conn, visibility)
         return served.updated(order, FactsDB.lexical_texts(conn, served.missing(order)))
 

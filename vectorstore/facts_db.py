@@ -312,17 +312,15 @@ class FactsDB:
         return [(row[0], parse_visibility(row[1])) for row in rows]
 
     @staticmethod
-    def lexical_rows(
-        conn: sqlite3.Connection, visibility: Visibility
-    ) -> list[tuple[str, str, str, str]]:
-        """(chunk_id, title, section, text) of every chunk of a visibility, in a stable order."""
+    def lexical_rows(conn: sqlite3.Connection, visibility: Visibility) -> list[tuple[str, str]]:
+        """(chunk_id, lexical text) of every chunk of a visibility, in a stable order."""
         rows = conn.execute(
-            "SELECT c.chunk_id, d.title, c.section, c.text FROM chunks c "
+            f"SELECT c.chunk_id, {_LEXICAL_TEXT} FROM chunks c "
             "JOIN documents d ON d.doc_id = c.doc_id WHERE c.visibility = ? "
             "ORDER BY c.doc_id, c.ord",
             (visibility,),
         ).fetchall()
-        return [(row[0], row[1], row[2], row[3]) for row in rows]
+        return [(row[0], row[1]) for row in rows]
 
     @staticmethod
     def lexical_order(conn: sqlite3.Connection, visibility: Visibility) -> list[str]:
@@ -334,21 +332,17 @@ class FactsDB:
         return [row[0] for row in rows]
 
     @staticmethod
-    def lexical_texts(conn: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, str]:
-        """What the lexical index reads of these chunks (title, section and text, joined)."""
-        texts: dict[str, str] = {}
-        for begin in range(0, len(chunk_ids), 500):
-            batch = list(chunk_ids[begin : begin + 500])
-            for row in conn.execute(
-                "SELECT c.chunk_id, d.title, c.section, c.text FROM chunks c "
-                "JOIN documents d ON d.doc_id = c.doc_id "
-                f"WHERE c.chunk_id IN ({','.join('?' * len(batch))})",
-                batch,
-            ):
-                texts[row[0]] = " ".join(row[1:])
-        return texts
+    def lexical_texts(conn: sqlite3.Connection, chunk_ids: Iterable[str]) -> dict[str, str]:
+        """The lexical text of these chunks, by id."""
+        rows = _rows_in(
+            conn,
+            f"SELECT c.chunk_id, {_LEXICAL_TEXT} FROM chunks c "
+            "JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN",
+            chunk_ids,
+        )
+        return {row[0]: row[1] for row in rows}
 
-    def served_lexical_rows(self, visibility: Visibility) -> list[tuple[str, str, str, str]]:
+    def served_lexical_rows(self, visibility: Visibility) -> list[tuple[str, str]]:
         """`lexical_rows` of what is served now (outside any ingest)."""
         with self._lock:
             return self.lexical_rows(self._conn, visibility)
@@ -384,15 +378,8 @@ class FactsDB:
         return {row["chunk_id"]: _chunk(row) for row in rows}
 
     def _chunk_rows(self, select: str, chunk_ids: Iterable[str]) -> list[sqlite3.Row]:
-        """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters."""
-        ids = list(dict.fromkeys(chunk_ids))
-        rows: list[sqlite3.Row] = []
         with self._lock:
-            for begin in range(0, len(ids), 500):
-                batch = ids[begin : begin + 500]
-                marks = ",".join("?" * len(batch))
-                rows.extend(self._conn.execute(f"{select} ({marks})", batch).fetchall())
-        return rows
+            return _rows_in(self._conn, select, chunk_ids)
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         """A document's chunks in order."""
@@ -414,6 +401,20 @@ class FactsDB:
             ):
                 result[parse_visibility(row[0])] = (int(row[1]), int(row[2]))
         return result
+
+
+# What BM25 indexes of a chunk: its document's title, its section and its text.
+_LEXICAL_TEXT = "d.title || ' ' || c.section || ' ' || c.text"
+
+
+def _rows_in(conn: sqlite3.Connection, select: str, ids: Iterable[str]) -> list[sqlite3.Row]:
+    """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters."""
+    distinct = list(dict.fromkeys(ids))
+    rows: list[sqlite3.Row] = []
+    for begin in range(0, len(distinct), 500):
+        batch = distinct[begin : begin + 500]
+        rows.extend(conn.execute(f"{select} ({','.join('?' * len(batch))})", batch).fetchall())
+    return rows
 
 
 def _file_state(row: sqlite3.Row) -> FileState:

@@ -190,6 +190,8 @@ class LexicalIndex:
         """BM25 of every (term, chunk), term by term (where each term's entries start, their
         chunks, their scores): a question sums its terms' entries. Computed at the first
         search, so that an ingest deriving the next generation never computes them."""
+        if self._scoring is not None:  # made once; read without the lock after that
+            return self._scoring
         with self._scoring_lock:
             if self._scoring is None:
                 counts, chunks = self._counts, len(self._ids)
@@ -216,17 +218,23 @@ class LexicalIndex:
             raise ValueError("ids and texts differ in length")
         return cls(list(ids), TermCounts.of([tokenizer.tokenize(t) for t in texts]), tokenizer)
 
+    @classmethod
+    def from_rows(
+        cls, rows: Sequence[tuple[str, str]], tokenizer: BilingualTokenizer
+    ) -> LexicalIndex:
+        """Index (chunk id, text) rows."""
+        return cls.build([row[0] for row in rows], [row[1] for row in rows], tokenizer)
+
     def missing(self, ids: Sequence[str]) -> list[str]:
         """Those of `ids` this index does not hold (what `updated` needs the texts of)."""
-        held = set(self._ids)
-        return [chunk_id for chunk_id in ids if chunk_id not in held]
+        return [chunk_id for chunk_id in ids if not self.holds(chunk_id)]
 
     def updated(self, ids: Sequence[str], texts: Mapping[str, str]) -> LexicalIndex:
         """The index of `ids`, in this order: the counts of chunks this index holds are reused
         (a chunk id names its text), the others' are made from `texts`. Equal to `build` over
         the same chunks."""
         position = {chunk_id: row for row, chunk_id in enumerate(self._ids)}
-        new = self.missing(ids)
+        new = [chunk_id for chunk_id in ids if chunk_id not in position]
         added = TermCounts.of([self._tokenizer.tokenize(texts[chunk_id]) for chunk_id in new])
         position.update({chunk_id: len(self._ids) + row for row, chunk_id in enumerate(new)})
         order = np.fromiter((position[c] for c in ids), dtype=np.int64, count=len(ids))

@@ -140,11 +140,7 @@ class HybridSearcher:
                 generation,
             )
             rows = self._facts.served_lexical_rows(visibility)
-            return LexicalIndex.build(
-                [row[0] for row in rows],
-                [" ".join(row[1:]) for row in rows],
-                self._lexical.tokenizer,
-            )
+            return LexicalIndex.from_rows(rows, self._lexical.tokenizer)
 
     def search(
         self,

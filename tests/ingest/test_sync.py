@@ -302,9 +302,7 @@ def test_a_changed_file_tokenizes_only_its_new_chunks_and_the_index_equals_a_who
     generation = resources.facts.get_meta(lexical_key("public"))
     derived = resources.lexical.load("public", generation)
     rows = resources.facts.served_lexical_rows("public")
-    whole = LexicalIndex.build(
-        [row[0] for row in rows], [" ".join(row[1:]) for row in rows], resources.lexical.tokenizer
-    )
+    whole = LexicalIndex.from_rows(rows, resources.lexical.tokenizer)
     assert derived.ids == whole.ids
     for query in ("Zanzibar", "agreement expires", "World Health Organization contact"):
         assert derived.search(query, 20) == whole.search(query, 20)
