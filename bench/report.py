@@ -284,15 +284,33 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _rounds_note(data: dict[str, Any]) -> str:
+    rounds = data.get("rounds")
+    if not rounds:
+        return ""
+    return (
+        f", in {rounds} rounds: both servers run at once and their measures take turns; each "
+        "rate is the median of its rounds, with their range in brackets"
+    )
+
+
+def _rate(measure: dict[str, Any]) -> str:
+    """A rate, with the range of its rounds when it has them."""
+    text = f"{measure['requests_per_s']:.1f}"
+    if "requests_per_s_low" in measure:
+        text += f" [{measure['requests_per_s_low']:.1f}–{measure['requests_per_s_high']:.1f}]"
+    return text
+
+
 def _throughput_section(data: dict[str, Any]) -> list[str]:
     lines = [
         "## Throughput: `POST /v1/ask` with 16 concurrent clients",
         "",
         f"Measured {data['date']} with `python -m bench --only throughput` ({data['cpus']} cores,"
         " sample corpus, gold questions, a `chroma run` server shared by the workers, "
-        f"{data['seconds_per_phase']:.0f} s per phase). The gold questions come back in "
-        "turn, so the question-vector cache is off (`COOP_EMBEDDINGS__QUERY_CACHE=0`): every "
-        "request costs what a new question does.",
+        f"{data['seconds_per_phase']:.0f} s per measure{_rounds_note(data)}). The gold "
+        "questions come back in turn, so the question-vector cache is off "
+        "(`COOP_EMBEDDINGS__QUERY_CACHE=0`): every request costs what a new question does.",
         "",
         "| workers | `/healthz` req/s | ask, 1 client req/s (p50 ms) | ask, 16 clients req/s "
         "(p50 / p95 ms) |",
@@ -305,7 +323,7 @@ def _throughput_section(data: dict[str, Any]) -> list[str]:
         one, many = row["ask_1"], row["ask_16"]
         lines.append(
             f"| {workers} | {row['healthz_16']['requests_per_s']:.0f} | "
-            f"{one['requests_per_s']:.1f} ({one['p50_ms']:.0f}) | {many['requests_per_s']:.1f} "
+            f"{_rate(one)} ({one['p50_ms']:.0f}) | {_rate(many)} "
             f"({many['p50_ms']:.0f} / {many['p95_ms']:.0f}) |"
         )
     ratio = data.get("ratio_2_to_1_workers_at_16")
