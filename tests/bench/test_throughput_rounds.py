@@ -11,7 +11,9 @@ from bench import throughput_bench
 from bench.throughput_bench import CONCURRENCY, _merged, _paired_ratio, _rounds
 
 
-def _measure(rate: float, clients: int = CONCURRENCY, errors: dict[str, int] | None = None):
+def _measure(
+    rate: float, clients: int = CONCURRENCY, errors: dict[str, int] | None = None
+) -> dict[str, Any]:
     return {
         "clients": clients,
         "requests": int(rate * 3),
