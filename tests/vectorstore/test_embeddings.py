@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 from assistant.settings import EmbeddingsSettings
 from vectorstore.embeddings import (
+    SPIN_ROUNDS,
     EmbeddingModelError,
     SentenceTransformerEmbedder,
+    configure_offline,
     default_prefixes,
     model_key,
     resolve_model_path,
@@ -84,3 +88,22 @@ def test_passages_of_mixed_length_come_back_in_the_order_given():
     alone = np.stack([embedder.encode_passages([text])[0] for text in texts])
     assert together.shape == (len(texts), 384)
     assert np.allclose(together, alone, atol=1e-4)
+
+
+def test_torch_threads_are_told_to_stop_spinning_soon_unless_the_user_said_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """libgomp's default spin keeps a core busy for milliseconds after each forward pass, the
+    core the answer's vector query then needs; a value the user set is theirs."""
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    configure_offline()
+    assert os.environ["GOMP_SPINCOUNT"] == SPIN_ROUNDS
+    assert int(SPIN_ROUNDS) < 300_000  # libgomp's own default
+    monkeypatch.setenv("GOMP_SPINCOUNT", "123")
+    configure_offline()
+    assert os.environ["GOMP_SPINCOUNT"] == "123"
+    monkeypatch.delenv("GOMP_SPINCOUNT")
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    configure_offline()
+    assert "GOMP_SPINCOUNT" not in os.environ
