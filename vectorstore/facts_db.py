@@ -192,6 +192,16 @@ class FactsDB:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def get_metas(self, keys: Sequence[str]) -> tuple[str | None, ...]:
+        """Several values of the meta table, in the order of `keys`, read at once."""
+        with self._lock:
+            rows = self._conn.execute(
+                f"SELECT key, value FROM meta WHERE key IN ({', '.join('?' * len(keys))})",
+                tuple(keys),
+            ).fetchall()
+        found = {str(key): str(value) for key, value in rows}
+        return tuple(found.get(key) for key in keys)
+
     @staticmethod
     def set_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
         """Set (or with None, delete) a meta value inside a transaction."""

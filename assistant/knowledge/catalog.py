@@ -51,6 +51,12 @@ def names_partner(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
     return all(term_present(term, words) for term in terms)
 
 
+def _holds(ids: list[int], index: int) -> bool:
+    """Whether the sorted `ids` hold `index`."""
+    at = bisect.bisect_left(ids, index)
+    return at < len(ids) and ids[at] == index
+
+
 def resolved_country(stored: StoredAgreement) -> str | None:
     """The country a mention is in: the one it states, else one named in the partner's name."""
     fact = stored.fact
@@ -129,14 +135,21 @@ class Catalog:
 
     def with_partner(self, terms: tuple[str, ...]) -> list[MergedAgreement]:
         """Agreements one of whose mentions names every term, in catalog order."""
-        candidates: set[int] | None = None
-        for term in terms:
-            found = {i for word in self._matching_words(term) for i in self._by_word[word]}
-            candidates = found if candidates is None else candidates & found
-            if not candidates:
-                return []
-        if candidates is None:
+        if not terms:
             return list(self.merged)
+        # The rarest term first; each later one only sieves the few agreements left (a common
+        # word such as "university" names thousands at 100,000 chunks: no set of them is made).
+        postings = sorted(
+            ([self._by_word[word] for word in self._matching_words(term)] for term in terms),
+            key=lambda lists: sum(map(len, lists)),
+        )
+        candidates = {i for ids in postings[0] for i in ids}
+        for lists in postings[1:]:
+            if not candidates:
+                break
+            candidates = {i for i in candidates if any(_holds(ids, i) for ids in lists)}
+        if not candidates:
+            return []
         return [
             self.merged[i]
             for i in sorted(candidates)
@@ -181,7 +194,7 @@ class CatalogCache:
         self._lock = threading.Lock()
 
     def key(self, visibilities: tuple[Visibility, ...]) -> CatalogKey:
-        return visibilities, tuple(self._facts.get_meta(lexical_key(v)) for v in visibilities)
+        return visibilities, self._facts.get_metas([lexical_key(v) for v in visibilities])
 
     def get(self, visibilities: tuple[Visibility, ...]) -> Catalog:
         """The catalog for what `visibilities` serve now."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -118,14 +119,22 @@ class HybridSearcher:
 
     def lexical_index(self, visibility: Visibility) -> LexicalIndex:
         """The served lexical index of a visibility (cached per generation)."""
-        generation = self._facts.get_meta(lexical_key(visibility))
+        return self.lexical_indexes((visibility,))[0]
+
+    def lexical_indexes(self, visibilities: Sequence[Visibility]) -> list[LexicalIndex]:
+        """The served lexical index of each visibility (cached per generation; the
+        generations are read in one query)."""
+        generations = self._facts.get_metas([lexical_key(v) for v in visibilities])
+        indexes = []
         with self._lock:
-            cached = self._indexes.get(visibility)
-            if cached is None or cached[0] != generation:
-                cached = (generation, self._load_lexical(visibility, generation))
-                self._indexes[visibility] = cached
-                logger.info("lexical index %s loaded (generation %s)", visibility, generation)
-            return cached[1]
+            for visibility, generation in zip(visibilities, generations, strict=True):
+                cached = self._indexes.get(visibility)
+                if cached is None or cached[0] != generation:
+                    cached = (generation, self._load_lexical(visibility, generation))
+                    self._indexes[visibility] = cached
+                    logger.info("lexical index %s loaded (generation %s)", visibility, generation)
+                indexes.append(cached[1])
+        return indexes
 
     def _load_lexical(self, visibility: Visibility, generation: str | None) -> LexicalIndex:
         try:
@@ -156,12 +165,12 @@ class HybridSearcher:
         vector = self.embedder.encode_query(query) if query_vector is None else query_vector
         visibilities = visibilities_for(audience)
         pool = _dense_threads.pool()
-        asked = [
+        asked = [  # the longest leg: started first
             pool.submit(self._vectors.query, visibility, vector, self._candidates)
             for visibility in visibilities
         ]
+        indexes = self.lexical_indexes(visibilities)
         lexical: list[tuple[str, float]] = []
-        indexes = [self.lexical_index(visibility) for visibility in visibilities]
         for index in indexes:
             lexical.extend(index.search(query, self._candidates))
         # Which hits are served decides the ranks: a vector left behind (an interrupted

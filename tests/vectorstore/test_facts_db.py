@@ -18,6 +18,15 @@ def test_reopening_keeps_data_and_schema_version(tmp_path):
     assert again._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_several_meta_values_come_in_the_order_asked_with_none_for_the_missing(tmp_path):
+    db = FactsDB(tmp_path / "f.sqlite3")
+    with db.transaction() as conn:
+        FactsDB.set_meta(conn, "a", "1")
+        FactsDB.set_meta(conn, "b", "2")
+    assert db.get_metas(["b", "missing", "a"]) == ("2", None, "1")
+    assert db.get_metas([]) == ()
+
+
 def test_a_failed_transaction_changes_nothing(tmp_path):
     db = FactsDB(tmp_path / "f.sqlite3")
     with pytest.raises(RuntimeError), db.transaction() as conn:
