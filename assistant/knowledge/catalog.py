@@ -51,12 +51,6 @@ def names_partner(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
     return all(term_present(term, words) for term in terms)
 
 
-def _holds(ids: list[int], index: int) -> bool:
-    """Whether the sorted `ids` hold `index`."""
-    at = bisect.bisect_left(ids, index)
-    return at < len(ids) and ids[at] == index
-
-
 def resolved_country(stored: StoredAgreement) -> str | None:
     """The country a mention is in: the one it states, else one named in the partner's name."""
     fact = stored.fact
@@ -135,21 +129,14 @@ class Catalog:
 
     def with_partner(self, terms: tuple[str, ...]) -> list[MergedAgreement]:
         """Agreements one of whose mentions names every term, in catalog order."""
-        if not terms:
-            return list(self.merged)
-        # The rarest term first; each later one only sieves the few agreements left (a common
-        # word such as "university" names thousands at 100,000 chunks: no set of them is made).
-        postings = sorted(
-            ([self._by_word[word] for word in self._matching_words(term)] for term in terms),
-            key=lambda lists: sum(map(len, lists)),
-        )
-        candidates = {i for ids in postings[0] for i in ids}
-        for lists in postings[1:]:
+        candidates: set[int] | None = None
+        for term in terms:
+            found = {i for word in self._matching_words(term) for i in self._by_word[word]}
+            candidates = found if candidates is None else candidates & found
             if not candidates:
-                break
-            candidates = {i for i in candidates if any(_holds(ids, i) for ids in lists)}
-        if not candidates:
-            return []
+                return []
+        if candidates is None:
+            return list(self.merged)
         return [
             self.merged[i]
             for i in sorted(candidates)
