@@ -135,6 +135,17 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A span of a document's text, with what a citation shows of its document."""
+
+    doc_id: str
+    source: str
+    title: str
+    visibility: Visibility
+    text: str
+
+
+@dataclass(frozen=True)
 class FileState:
     """What the last ingest recorded about one file."""
 
@@ -377,6 +388,23 @@ class FactsDB:
                 "SELECT * FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
         return None if row is None else _document(row)
+
+    def get_quote(self, doc_id: str, start: int, end: int) -> Quote | None:
+        """`text[start:end]` of a document (`start` ≥ 0), cut by SQLite, with the document's
+        source, title and visibility: a citation is checked without reading its document
+        whole. None when there is no such document."""
+        if start < 0:
+            raise ValueError(f"a quote starts at offset {start}")
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT source, title, visibility, substr(text, ?, ?) FROM documents "
+                "WHERE doc_id = ?",
+                (start + 1, max(0, end - start), doc_id),
+            ).fetchone()
+        if row is None:
+            return None
+        source, title, visibility, text = row
+        return Quote(doc_id, source, title, parse_visibility(visibility), text)
 
     def get_chunks(self, chunk_ids: Iterable[str]) -> dict[str, ChunkRecord]:
         """Chunks by id (ids that are not served are absent from the result)."""

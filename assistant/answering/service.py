@@ -266,17 +266,12 @@ class AssistantService:
     def _citations(self, draft: DraftAnswer, audience: Audience) -> list[Citation]:
         """Citations whose quote is exactly the served text at its offsets (others dropped)."""
         allowed = set(visibilities_for(audience))
-        texts: dict[str, str | None] = {}
         citations: list[Citation] = []
         for item in draft.citations:
             evidence = item.evidence
             chunk = evidence.chunk
-            if chunk.doc_id not in texts:
-                document = self._facts.get_document(chunk.doc_id)
-                visible = document is not None and document.visibility in allowed
-                texts[chunk.doc_id] = document.text if document and visible else None
-            text = texts[chunk.doc_id]
-            if text is None or text[evidence.start : evidence.end] != evidence.text:
+            served = self._facts.get_quote(chunk.doc_id, evidence.start, evidence.end)
+            if served is None or served.visibility not in allowed or served.text != evidence.text:
                 logger.error("dropping a citation that does not match %s", chunk.doc_id)
                 continue
             citations.append(

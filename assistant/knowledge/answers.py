@@ -211,16 +211,16 @@ class KnowledgeAnswerer:
         for citation in citations:
             if citation.doc_id == doc_id and citation.start == start and citation.end == end:
                 return f"[{citation.n}]"
-        document = self._facts.get_document(doc_id)
-        if document is None:
+        served = self._facts.get_quote(doc_id, start, end)
+        if served is None:
             return ""
         citation = Citation(
             n=len(citations) + 1,
             doc_id=doc_id,
-            source=document.source,
-            title=document.title,
+            source=served.source,
+            title=served.title,
             section="",
-            quote=document.text[start:end],
+            quote=served.text,
             start=start,
             end=end,
             url=viewer_url(doc_id, start, end),

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from assistant.answering.decline import DeclinePolicy, decline_text
+from assistant.answering.drafts import AnswerRequest, DraftAnswer, DraftCitation
 from assistant.answering.factory import build_assistant
 from assistant.answering.followups import is_follow_up, resolve
 from assistant.answering.service import AssistantService
 from assistant.answering.sessions import SessionStore, Turn
 from assistant.resources import Resources
+from assistant.retrieval.evidence import Evidence
 from assistant.retrieval.question_analysis import analyse, has_answer_type, mentions_person
 from ingest.chunker import sentence_spans
 from ingest.sync import IngestService
@@ -198,3 +202,60 @@ def test_sentence_spans_keep_soft_wrapped_sentences_and_split_list_lines():
     spans = [text[s:e] for s, e in sentence_spans(text, 0, len(text))]
     assert spans[0].endswith("beyond it in 2017.")
     assert spans[1:] == ["Partners:", "WHO", "IARC"]
+
+
+class _Citing:
+    """An answerer that cites what it is told to, whatever the evidence says."""
+
+    mode = "extractive"
+
+    def __init__(self, change: Callable[[Evidence], Evidence]) -> None:
+        self._change = change
+
+    def answer(self, request: AnswerRequest) -> DraftAnswer:
+        cited = [DraftCitation(n + 1, self._change(e)) for n, e in enumerate(request.evidence[:2])]
+        return DraftAnswer("It says so [1][2].", cited)
+
+
+def test_a_citation_whose_quote_is_not_the_served_text_at_its_offsets_is_dropped(assistant):
+    question = "Who signed the agreement between the Ministry of Labor and Skolkovo?"
+    assistant._answerer = _Citing(lambda e: e)
+    kept = assistant.ask(question, "public")
+    assert kept.found and len(kept.citations) == 2
+    assert_citations_exact(assistant, kept)
+    shifted = lambda e: dataclasses.replace(e, start=e.start + 1, end=e.end + 1)  # noqa: E731
+    for change in (
+        lambda e: dataclasses.replace(e, text=e.text.replace("the", "no")),  # words changed
+        shifted,  # the right words at the wrong place
+        lambda e: dataclasses.replace(e, chunk=dataclasses.replace(e.chunk, doc_id="nowhere")),
+    ):
+        assistant._answerer = _Citing(change)
+        dropped = assistant.ask(question, "public")
+        assert not dropped.found and dropped.citations == []
+        assert dropped.answer.startswith("The documents don't say.")
+
+
+def test_a_visitors_answer_never_cites_an_internal_document_even_when_the_answerer_does(
+    assistant,
+):
+    internal = next(
+        s
+        for s in assistant._facts.file_states().values()
+        if s.visibility == "internal" and s.doc_id
+    )
+    document = assistant._facts.get_document(internal.doc_id or "")
+    assert document is not None
+    start = document.text.index(SECRET)
+
+    def to_the_secret(e: Evidence) -> Evidence:
+        chunk = dataclasses.replace(e.chunk, doc_id=document.doc_id)
+        return dataclasses.replace(
+            e, chunk=chunk, start=start, end=start + len(SECRET), text=SECRET
+        )
+
+    assistant._answerer = _Citing(to_the_secret)
+    question = "Who signed the agreement between the Ministry of Labor and Skolkovo?"
+    visitor = assistant.ask(question, "public")
+    assert visitor.citations == [] and not visitor.found
+    staff = assistant.ask(question, "staff")
+    assert [c.quote for c in staff.citations] == [SECRET, SECRET]

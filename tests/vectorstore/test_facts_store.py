@@ -54,3 +54,36 @@ def test_a_contacts_evidence_is_its_documents_text_at_its_offsets(text, spans, i
             assert list_contacts_with_evidence(db, (other,)) == []
         finally:
             db.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.text(ALPHABET, max_size=200),
+    spans=st.lists(st.tuples(st.integers(0, 220), st.integers(0, 220)), min_size=1, max_size=6),
+    internal=st.booleans(),
+)
+def test_a_quote_is_its_documents_text_at_its_offsets(text, spans, internal):
+    """What a citation is checked against: cut by SQLite, equal to Python's slice, past the
+    end and backwards alike."""
+    visibility: Visibility = "internal" if internal else "public"
+    with tempfile.TemporaryDirectory() as folder:
+        db = FactsDB(Path(folder) / "facts.sqlite3")
+        try:
+            document = DocumentRecord(
+                doc_id="d1", source="page.txt", title="Page", format="txt", language="en",
+                visibility=visibility, text=text, content_hash="h",
+            )  # fmt: skip
+            with db.transaction() as conn:
+                FactsDB.replace_document(conn, document, "/tmp/page.txt", [], "2026-11-25")
+            for start, end in spans:
+                quote = db.get_quote("d1", start, end)
+                assert quote is not None
+                assert quote.text == text[start:end]
+                assert (quote.source, quote.title, quote.visibility) == (
+                    "page.txt",
+                    "Page",
+                    visibility,
+                )
+            assert db.get_quote("d2", 0, 1) is None
+        finally:
+            db.close()
