@@ -66,9 +66,13 @@ class AnswerRelay:
     Use as an async context manager: leaving it stops the work if it is still running.
     """
 
-    def __init__(self, app: FastAPI, question: Question) -> None:
+    def __init__(self, app: FastAPI, question: Question, *, whole: bool = False) -> None:
+        """`whole`: only the finished answer crosses to the loop, for a route that returns it
+        in one piece (each event that crosses wakes the loop, which then competes with the
+        answering thread for the GIL)."""
         self._app = app
         self._question = question
+        self._whole = whole
         self._cancel = threading.Event()
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
@@ -146,6 +150,8 @@ class AnswerRelay:
                     break
                 if isinstance(event, Finished):
                     self._record(event.answer)
+                elif self._whole:
+                    continue
                 self._put(event)
         except Exception as error:
             logger.exception("answering failed")

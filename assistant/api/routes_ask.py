@@ -80,7 +80,7 @@ async def ask(
     `GET /v1/sources/{doc_id}`; `found` is false when the documents do not answer. Send the
     returned `session_id` back to ask a follow-up, and `answer_id` to `POST /v1/feedback`."""
     question = Question(request.question, audience, request.session_id)
-    async with AnswerRelay(http.app, question) as relay:
+    async with AnswerRelay(http.app, question, whole=True) as relay:
         try:
             return await relay.answer()
         except AnswerTimeoutError:

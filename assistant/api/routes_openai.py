@@ -208,7 +208,7 @@ async def chat_completions(
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    async with AnswerRelay(http.app, asked) as relay:
+    async with AnswerRelay(http.app, asked, whole=True) as relay:
         try:
             answer = await relay.answer()
         except AnswerTimeoutError:
