@@ -12,11 +12,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -26,41 +23,6 @@ from assistant.settings import BUNDLED_MODEL, EmbeddingsSettings
 logger = logging.getLogger(__name__)
 
 Vectors = np.ndarray
-_T = TypeVar("_T")
-
-
-class _TorchThread:
-    """The one thread of the process that runs torch models, made at first use.
-
-    torch's CPU build runs a forward pass on an OpenMP team that belongs to the calling thread.
-    Each thread that has run one keeps a team of its own, and once the process holds more
-    such threads than there are cores, libgomp stops letting them wait busily between the
-    pass's steps, so every step waits on the kernel instead. Measured on 2 cores: with the
-    model warmed up in the server's start-up thread and questions embedded in a request
-    thread, a question took 17 ms to embed instead of 10.5. Running every pass here keeps a
-    single team, whoever asks; it also serialises the passes (several at once from request
-    threads oversubscribe the cores: each waits far longer in total)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def run(self, work: Callable[[], _T]) -> _T:
-        """`work()`, run on the torch thread; its result or its exception."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="torch")
-            pool = self._pool
-        return pool.submit(work).result()
-
-    def forget(self) -> None:
-        """In a forked child the parent's thread does not exist: make a new one when needed."""
-        self._lock = threading.Lock()
-        self._pool = None
-
-
-torch_thread = _TorchThread()
-os.register_at_fork(after_in_child=torch_thread.forget)
 
 
 class Embedder(Protocol):
@@ -157,17 +119,12 @@ class SentenceTransformerEmbedder(Embeddings):
         except ImportError as exc:  # pragma: no cover - pinned dependency
             raise EmbeddingModelError("sentence-transformers is not installed") from exc
         path = resolve_model_path(settings.model)
-        threads = settings.threads
+        if settings.threads is not None:
+            import torch  # noqa: PLC0415 - loaded by sentence-transformers anyway
 
-        def load() -> SentenceTransformer:
-            if threads is not None:
-                import torch  # noqa: PLC0415 - loaded by sentence-transformers anyway
-
-                torch.set_num_threads(threads)
-            return SentenceTransformer(path, device=settings.device)
-
+            torch.set_num_threads(settings.threads)
         try:
-            self._model = torch_thread.run(load)
+            self._model = SentenceTransformer(path, device=settings.device)
         except Exception as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model {settings.model!r}: {exc}. Use `bundled`, a local "
@@ -182,6 +139,9 @@ class SentenceTransformerEmbedder(Embeddings):
             settings.passage_prefix if settings.passage_prefix is not None else passage_prefix
         )
         self._batch_size = settings.batch_size
+        # One forward pass at a time: torch already spreads one over every core, and several
+        # at once from request threads oversubscribe the CPU (each waits far longer in total).
+        self._lock = threading.Lock()
         self._key = model_key(settings.model)
         dimension = self._model.get_embedding_dimension()
         if dimension is None:  # pragma: no cover - every sentence-transformers model has one
@@ -207,28 +167,29 @@ class SentenceTransformerEmbedder(Embeddings):
         inputs = [self._passage_prefix + texts[i] for i in order]
         parts = []
         for start in range(0, len(inputs), self._batch_size):
-            batch = inputs[start : start + self._batch_size]
-            parts.append(torch_thread.run(partial(self._encode, batch)))
+            with self._lock:
+                parts.append(
+                    self._model.encode(
+                        inputs[start : start + self._batch_size],
+                        batch_size=self._batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
         vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
         vectors[order] = np.concatenate(parts)
         return vectors
 
     def encode_query(self, text: str) -> Vectors:
-        query = [self._query_prefix + text]
-        vector = torch_thread.run(partial(self._encode, query))
-        return np.asarray(vector[0], dtype=np.float32)
-
-    def _encode(self, texts: list[str]) -> Vectors:
-        """On the torch thread: the normalised vectors of `texts`, one batch."""
-        return np.asarray(
-            self._model.encode(
-                texts,
-                batch_size=self._batch_size,
+        with self._lock:
+            vector = self._model.encode(
+                [self._query_prefix + text],
                 normalize_embeddings=True,
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
-        )
+        return np.asarray(vector[0], dtype=np.float32)
 
     # LangChain `Embeddings` interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

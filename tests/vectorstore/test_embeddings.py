@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from typing import Any
 
 import numpy as np
 import pytest
@@ -109,62 +107,3 @@ def test_torch_threads_are_told_to_stop_spinning_soon_unless_the_user_said_other
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     configure_offline()
     assert "GOMP_SPINCOUNT" not in os.environ
-
-
-def test_every_forward_pass_runs_on_the_one_torch_thread_whoever_asks(tmp_path) -> None:
-    """One OpenMP team per process: a pass from a second thread that stays alive would make
-    libgomp stop spinning between steps (measured: 10.5 → 17 ms per question)."""
-    import threading
-
-    from assistant.settings import EmbeddingsSettings
-    from vectorstore.embeddings import torch_thread
-
-    embedder = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled"))
-    ran_on: set[str] = set()
-    encode = embedder._encode
-
-    def recording(texts: list[str]) -> np.ndarray:
-        ran_on.add(threading.current_thread().name)
-        return encode(texts)
-
-    embedder._encode = recording  # type: ignore[method-assign]
-    vectors: list[np.ndarray] = []
-    workers = [
-        threading.Thread(target=lambda: vectors.append(embedder.encode_query("agreement")))
-        for _ in range(3)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    vectors.append(embedder.encode_passages(["one passage", "another, longer passage"])[0])
-    assert len(vectors) == 4
-    assert len(ran_on) == 1 and next(iter(ran_on)).startswith("torch")
-    assert np.allclose(vectors[0], vectors[1]) and np.allclose(vectors[1], vectors[2])
-    with pytest.raises(ZeroDivisionError):  # its exceptions reach the caller
-        torch_thread.run(lambda: 1 / 0)
-
-
-def _child_uses_the_torch_thread(result: Any) -> None:
-    from vectorstore.embeddings import torch_thread
-
-    result.put(torch_thread.run(os.getpid))
-
-
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
-def test_the_torch_thread_works_in_a_forked_child() -> None:
-    """A child forked after the parent made its torch thread gets one of its own (the
-    parent's does not exist in it: without a new one its work would wait forever)."""
-    from vectorstore.embeddings import torch_thread
-
-    assert torch_thread.run(os.getpid) == os.getpid()
-    context = multiprocessing.get_context("fork")
-    result = context.Queue()
-    child = context.Process(target=_child_uses_the_torch_thread, args=(result,))
-    child.start()
-    child.join(timeout=60)
-    if child.is_alive():
-        child.kill()
-        pytest.fail("the forked child's work never ran")
-    assert child.exitcode == 0
-    assert result.get(timeout=5) == child.pid
