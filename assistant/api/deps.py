@@ -33,8 +33,12 @@ _INVALID_KEY = (
 )
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the app was created with."""
+async def get_settings(request: Request) -> Settings:
+    """The settings the app was created with.
+
+    This and the other dependencies that neither wait nor read a file are `async`: FastAPI
+    runs a plain function dependency on a worker thread, a hop to another thread and back for
+    each one on every request."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -61,7 +65,7 @@ def is_staff_key(token: str, settings: Settings) -> bool:
     return matched
 
 
-def get_audience(
+async def get_audience(
     request: Request,
     settings: SettingsDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)],
@@ -92,7 +96,7 @@ def not_ready(request: Request) -> HTTPException:
     )
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     """The opened stores, or 503 while they are still loading."""
     resources: Resources | None = request.app.state.resources
     if resources is None:
@@ -103,7 +107,7 @@ def get_resources(request: Request) -> Resources:
 ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
-def get_assistant(request: Request) -> AssistantService:
+async def get_assistant(request: Request) -> AssistantService:
     """The assistant, or 503 while the model and stores are still loading."""
     assistant: AssistantService | None = request.app.state.assistant
     if assistant is None:
