@@ -199,9 +199,7 @@ class FactsDB:
     # --- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
-        with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return self.get_metas([key])[0]
 
     def get_metas(self, keys: Sequence[str]) -> tuple[str | None, ...]:
         """Several values of the meta table, in the order of `keys`, read at once."""
