@@ -84,9 +84,12 @@ class SentenceVectorCache:
             self._items.put_many({keys[i]: found[i] for i in missing if i in found})
             missing = [i for i in missing if i not in found]
         if missing:
-            computed = as_stored(embedder.encode_passages([texts[i] for i in missing]))
-            for row, i in enumerate(missing):
-                found[i] = computed[row]
+            # A sentence repeated across documents (a letterhead, a standard clause) is
+            # embedded once per call: its vector depends on its text alone.
+            rows = {text: row for row, text in enumerate(dict.fromkeys(texts[i] for i in missing))}
+            computed = as_stored(embedder.encode_passages(list(rows)))
+            for i in missing:
+                found[i] = computed[rows[texts[i]]]
             self._items.put_many({keys[i]: found[i] for i in missing})
             if self.store is not None:
                 self.store.put_many((keys[i], doc_ids[i], found[i]) for i in missing)

@@ -12,6 +12,7 @@ from assistant.retrieval.question_analysis import analyse
 from ingest.sync import IngestService
 from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
 from vectorstore.lexical import BilingualTokenizer
+from vectorstore.sentence_store import SentenceStore, as_stored
 
 QUESTIONS = (
     "Which agreements were signed with the World Health Organization?",
@@ -69,3 +70,27 @@ def test_a_chunk_retrieved_again_is_not_read_again_and_scores_the_same(tmp_path:
             assert evidence.chunk_rank == ranks[evidence.chunk.chunk_id]
     finally:
         resources.close()
+
+
+def test_a_sentence_repeated_across_documents_is_embedded_once_and_kept_for_each(
+    tmp_path: Path,
+):
+    embedder = FakeEmbedder()
+    store = SentenceStore(tmp_path / "sentences.sqlite")
+    try:
+        cache = SentenceVectorCache(store=store)
+        clause = "Progress is reviewed every year by a joint working group."
+        keys = ["a:0:57", "b:10:67", "c:0:20", "a:0:57"]
+        texts = [clause, clause, "Contact: Dr. Ivanova", clause]
+        vectors = cache.vectors(embedder, keys, texts, ["a", "b", "c", "a"])
+        assert embedder.passages_embedded == 2  # the clause once, the contact line once
+        assert vectors.shape == (4, embedder.dimension)
+        expected = as_stored(embedder.encode_passages(texts))
+        assert (vectors == expected).all()  # every row is its own text's vector
+        # Both documents' copies are kept: a fresh cache over the store embeds nothing.
+        before = embedder.passages_embedded
+        again = SentenceVectorCache(store=store).vectors(embedder, keys[:3], texts[:3], ["a"] * 3)
+        assert embedder.passages_embedded == before
+        assert (again == expected[:3]).all()
+    finally:
+        store.close()
