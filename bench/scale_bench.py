@@ -59,7 +59,7 @@ from ingest.sync import EMBED_BATCH, IngestService
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, configure_offline
 
-BUILD_VERSION = 2  # bump when the build's layout or measures change
+BUILD_VERSION = 3  # bump when the build's layout or measures change
 QUESTIONS_PER_SIZE = 60
 WARM_QUESTIONS = 40
 QUERY_PASSES = 3
@@ -300,6 +300,8 @@ def _build(folder: Path, size: int, embedder: Embedder, model: str, seed: int) -
             / (len(texts) * ingest_s / embedded + sentences_s),
             "ingest_with_sentences_chunks_per_cpu_s": len(texts)
             / (len(texts) * ingest_cpu_s / embedded + sentences_cpu_s),
+            # bfloat16 where the CPU has it (`passage_precision` auto), for the floor as well
+            "passage_dtype": getattr(embedder, "passage_dtype", "float32"),
             "floor_sample": len(sample),
             "floor_chunks_per_s": len(sample) / floor_s,
             "floor_chunks_per_cpu_s": len(sample) / floor_cpu_s,
