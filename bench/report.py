@@ -166,10 +166,10 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         "",
         "### Ingest",
         "",
-        "| chunks | files | ours chunks/s | floor chunks/s | ours ÷ floor (CPU time) | with the "
-        "sentence stage: chunks/s, ÷ floor (CPU time) | re-ingest unchanged (s per 1,000 files)"
-        " | one changed file (s) |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| chunks | files | passages in | ours chunks/s | floor chunks/s | ours ÷ floor (CPU time) "
+        "| with the sentence stage: chunks/s, ÷ floor (CPU time) | re-ingest unchanged (s per "
+        "1,000 files) | one changed file (s) |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         i = row["ingest"]
@@ -177,7 +177,8 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         with_sentences = i.get("ingest_with_sentences_chunks_per_s")
         sentences_cpu = i.get("ratio_ingest_with_sentences_to_floor_cpu")
         lines.append(
-            f"| {i['chunks']:,.0f} | {i['files']:,.0f} | {i['ingest_chunks_per_s']:.1f} | "
+            f"| {i['chunks']:,.0f} | {i['files']:,.0f} | {i.get('passage_dtype', 'float32')} | "
+            f"{i['ingest_chunks_per_s']:.1f} | "
             f"{i['floor_chunks_per_s']:.1f} | {i['ratio_ingest_to_floor']:.2f} "
             f"({'–' if cpu is None else f'{cpu:.2f}'}) | "
             f"{'–' if with_sentences is None else f'{with_sentences:.1f}'}, "
@@ -188,7 +189,8 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         "",
         "The floor embeds the same chunk texts with the same model in the ingest's batch size "
         f"(all of them up to {FLOOR_SAMPLE:,}, else an evenly spaced sample of that many: it is "
-        "a rate per chunk). CPU time (this process and its parser "
+        "a rate per chunk), in the same arithmetic (*passages in*: bfloat16 where the CPU has "
+        "it natively, `COOP_EMBEDDINGS__PASSAGE_PRECISION`). CPU time (this process and its parser "
         "workers) hardly depends on what else runs on the machine, so its ratio is the steadier "
         "one. The sentence stage runs after the switch: it embeds the candidate sentences of "
         "the new chunks once, so that answering a question embeds only the question; the "

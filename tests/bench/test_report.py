@@ -52,11 +52,12 @@ def test_the_page_states_ratios_and_which_targets_are_met(
 ) -> None:
     results = tmp_path / "results"
     results.mkdir()
-    scale = {
+    scale: dict[str, Any] = {
         "date": "2026-11-25", "model": "bundled", "seed": 0,
         "machine": {"cores": 2, "cpu": "x86_64", "python": "3.11"},
         "sizes": [_row(1000, 18.0, 15.0, 14.0), _row(100_000, 30.0, None, 14.0)],
     }  # fmt: skip
+    scale["sizes"][1]["ingest"]["passage_dtype"] = "bfloat16"  # 1k: a record from before
     (results / "scale.json").write_text(__import__("json").dumps(scale), encoding="utf-8")
     monkeypatch.setattr(report, "RESULTS", results)
     monkeypatch.setattr(report, "DOCS", tmp_path)
@@ -64,6 +65,9 @@ def test_the_page_states_ratios_and_which_targets_are_met(
     assert (
         "| 1,000 | 14.0 / 28.0 | 18.0 / 36.0 | 19.0 / 38.0 | 15.0 / 30.0 | 1.29× | 1.20× |" in page
     )
+    # Each size's ingest says in which arithmetic its passages were embedded.
+    assert "| 1,000 | 200 | float32 | 20.0 | 21.0 |" in page
+    assert "| 100,000 | 20,000 | bfloat16 | 20.0 | 21.0 |" in page
     # 30 ms against a 14 ms floor at 100k is 2.14×: the target is reported as missed.
     assert "| question p50 within 2× the floor at 100k chunks | 100k: 2.14× | no |" in page
     # The naive pipeline was not built at 100k: that size cannot count as meeting the target.
