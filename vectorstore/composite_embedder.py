@@ -39,6 +39,11 @@ class CompositeEmbedder(Embeddings):
         return sum(self._dimensions)
 
     @property
+    def passage_dtype(self) -> str:
+        """Each part's arithmetic for passages, joined by `+` (USE is always float32)."""
+        return "+".join(getattr(part, "passage_dtype", "float32") for part in self._parts)
+
+    @property
     def multilingual_parts(self) -> list[bool]:
         """Which parts match meaning across languages."""
         return list(self._multilingual)

@@ -172,3 +172,13 @@ def test_passages_in_bfloat16_rank_as_float32_and_questions_stay_float32():
         vector = fast.encode_query(question)
         assert np.array_equal(vector, exact.encode_query(question))
         assert int(np.argmax(b @ vector)) == int(np.argmax(a @ vector))
+
+
+def test_a_fused_embedder_says_in_which_arithmetic_each_part_embeds_passages():
+    from tests.conftest import FakeEmbedder
+    from vectorstore.composite_embedder import CompositeEmbedder
+
+    minilm, use = FakeEmbedder(), FakeEmbedder()
+    minilm.passage_dtype = "bfloat16"  # type: ignore[attr-defined]
+    fused = CompositeEmbedder([minilm, use], [False, True])
+    assert fused.passage_dtype == "bfloat16+float32"  # a part without the field: float32
