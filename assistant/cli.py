@@ -297,6 +297,7 @@ def _run_ingest(settings: Settings, paths: list[Path], visibility: str, *, as_js
                     "skipped_unsupported": report.skipped,
                     "embedded_chunks": report.embedded_chunks,
                     "reused_chunks": report.reused_chunks,
+                    "repaired_chunks": report.repaired_chunks,
                     "embedded_sentences": sentences,
                     "seconds": round(report.seconds, 3),
                     "changed": report.changed,
@@ -332,6 +333,11 @@ def _print_ingest_summary(report: object, visibility: str) -> None:
                 if report.recovered_orphans
                 else ""
             )
+        )
+    if report.repaired_chunks:
+        print(
+            f"  vector index repaired: {report.repaired_chunks} served chunks embedded again "
+            "(Chroma could not read what an interrupted run left)"
         )
     if report.skipped:
         print(f"  skipped {report.skipped} files of unsupported types")

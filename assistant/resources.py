@@ -6,6 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from assistant.settings import Settings
+from ingest.lock import IngestLock
+from ingest.progress import LogProgress
+from ingest.repair import check_vectors, repair_vectors
 from vectorstore.chroma_store import ChunkVectors, open_chroma_client
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, model_key
@@ -43,7 +46,8 @@ def open_resources(
     key = embedder.key if embedder is not None else model_key(settings.embeddings.model)
     facts = FactsDB(settings.facts_db_path)
     try:
-        vectors = ChunkVectors(open_chroma_client(settings), key)
+        embedded = None if settings.chroma.host else settings.chroma_path
+        vectors = ChunkVectors(open_chroma_client(settings), key, embedded)
     except Exception:
         facts.close()
         raise
@@ -53,4 +57,20 @@ def open_resources(
     except Exception:
         facts.close()
         raise
-    return Resources(settings, facts, vectors, lexical, embedder, sentences)
+    resources = Resources(settings, facts, vectors, lexical, embedder, sentences)
+    if embedder is not None:
+        try:
+            _repair_vectors(resources, embedder)
+        except Exception:
+            resources.close()
+            raise
+    return resources
+
+
+def _repair_vectors(resources: Resources, embedder: Embedder) -> None:
+    """Embed again what Chroma lost (a crash tore its files) before anything is served, under
+    the ingest lock; a count per collection when nothing is wrong."""
+    if not check_vectors(resources.facts, resources.vectors).needed:
+        return
+    with IngestLock(resources.settings.data_dir):
+        repair_vectors(resources.facts, resources.vectors, embedder, LogProgress(logger))

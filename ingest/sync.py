@@ -27,6 +27,7 @@ from ingest.isolation import parse_files
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.lock import IngestLock
 from ingest.progress import NullProgress, Progress
+from ingest.repair import repair_vectors
 from vectorstore.chroma_store import ChunkVectors
 from vectorstore.embeddings import Embedder
 from vectorstore.facts_db import FactsDB, FileState
@@ -68,6 +69,7 @@ class IngestReport:
     reused_chunks: int = 0
     seconds: float = 0.0
     recovered_orphans: int = 0
+    repaired_chunks: int = 0  # served chunks embedded again because Chroma had lost them
 
     def count(self, status: str) -> int:
         """How many files ended with this status."""
@@ -142,9 +144,7 @@ class IngestService:
         found = discover(paths, SUPPORTED_SUFFIXES)
         report = IngestReport(skipped=len(found.skipped))
         with IngestLock(self._settings.data_dir):
-            crashed_before = self._facts.get_meta(RUNNING_KEY) is not None
-            with self._facts.transaction() as conn:
-                FactsDB.set_meta(conn, RUNNING_KEY, _now())
+            crashed_before = self._begin(report, progress)
             known = self._facts.file_states()
             prepared = self._prepare(found.candidates, visibility, known, report, progress)
             self._embed([p for p in prepared if p.document is not None], report, progress)
@@ -168,9 +168,7 @@ class IngestService:
         started = time.monotonic()
         report = IngestReport()
         with IngestLock(self._settings.data_dir):
-            crashed_before = self._facts.get_meta(RUNNING_KEY) is not None
-            with self._facts.transaction() as conn:
-                FactsDB.set_meta(conn, RUNNING_KEY, _now())
+            crashed_before = self._begin(report, NullProgress())
             known = self._facts.file_states()
             wanted = {str(path.expanduser().resolve()) for path in paths} | {str(p) for p in paths}
             removed = [state for path, state in known.items() if path in wanted]
@@ -180,6 +178,16 @@ class IngestService:
         return report
 
     # --- stages -------------------------------------------------------------------------------
+    def _begin(self, report: IngestReport, progress: Progress) -> bool:
+        """Under the lock: mark the run as running, first embedding again any served chunk whose
+        vector Chroma lost (see `ingest.repair`); return whether a run crashed before."""
+        crashed_before = self._facts.get_meta(RUNNING_KEY) is not None
+        with self._facts.transaction() as conn:
+            FactsDB.set_meta(conn, RUNNING_KEY, _now())
+        repair = repair_vectors(self._facts, self._vectors, self._embedder, progress)
+        report.repaired_chunks = repair.embedded
+        return crashed_before
+
     def _prepare(
         self,
         candidates: list[Candidate],

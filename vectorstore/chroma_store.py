@@ -3,27 +3,53 @@
 Chroma only stores vectors we computed: collections are created with no embedding function, so
 Chroma's own download-a-model default never runs. Telemetry is off. Collections are named after
 the embedding model, so switching models re-embeds instead of mixing vector spaces.
+
+Chroma is an index, never the truth: every vector can be computed again from the chunks in the
+facts database. Embedded Chroma rewrites its HNSW files in place, so a process killed while it
+writes them leaves a collection Chroma can no longer read; `unreadable` tells that apart from
+other failures and `recreate` starts the collection again (`ingest.repair` refills it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaClientSettings
+from chromadb.errors import InternalError, NotFoundError
 
 from assistant.settings import Settings
 from vectorstore.embeddings import Vectors
 from vectorstore.records import ChunkRecord, Visibility
+from vectorstore.storage_errors import is_no_space
 
 logger = logging.getLogger(__name__)
 
 
 class VectorStoreUnavailableError(RuntimeError):
     """The Chroma server cannot be reached; the message says where it was expected."""
+
+
+# What Chroma says when it cannot read a collection's HNSW files, e.g. "Error creating hnsw
+# segment reader: Error deserializing pickle file: EOF while parsing", or "Failed to apply logs
+# to the hnsw segment writer" when the files it would extend are torn.
+_UNREADABLE_MARKERS = ("hnsw", "pickle", "segment reader", "deserializ")
+
+
+def is_unreadable_index(exc: BaseException) -> bool:
+    """Whether Chroma failed because a collection's vector index files cannot be read (and not
+    because the disk is full, which a rebuild would only make worse)."""
+    if not isinstance(exc, InternalError) or is_no_space(exc):
+        return False
+    text = str(exc).lower()
+    return any(marker in text for marker in _UNREADABLE_MARKERS)
 
 
 def open_chroma_client(settings: Settings) -> ClientAPI:
@@ -54,9 +80,12 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class ChunkVectors:
     """Chunk vectors in Chroma, per visibility. Accepts a ready-made client."""
 
-    def __init__(self, client: ClientAPI, model_key: str) -> None:
+    def __init__(self, client: ClientAPI, model_key: str, path: Path | None = None) -> None:
+        """`path` is embedded Chroma's folder (None for a server): a collection that is
+        recreated leaves its old index files there, and they are removed."""
         self._client = client
         self._model_key = model_key
+        self._path = path
         self._collections: dict[Visibility, Any] = {}
         self._batch_size = max(1, min(client.get_max_batch_size(), 4096))
 
@@ -73,6 +102,50 @@ class ChunkVectors:
                 metadata={"visibility": visibility, "model": self._model_key},
             )
         return self._collections[visibility]
+
+    def unreadable(self, visibility: Visibility) -> str | None:
+        """Why Chroma cannot read the collection's vectors (a crash tore its index files), or
+        None when it can. Other failures (a server gone, a full disk) are raised."""
+        try:
+            self._collection(visibility).count()
+        except Exception as exc:
+            if is_unreadable_index(exc):
+                return str(exc)
+            raise
+        return None
+
+    def recreate(self, visibility: Visibility) -> None:
+        """Drop the collection and start it again empty (its vectors are computed again from
+        the facts database by `ingest.repair`). In embedded Chroma the dropped collection's
+        index files are removed too: Chroma leaves them behind."""
+        name = self.collection_name(visibility)
+        folders = self._segment_folders(name)
+        self._collections.pop(visibility, None)
+        with contextlib.suppress(NotFoundError):
+            self._client.delete_collection(name)
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        logger.warning("the %s vector collection %s was dropped to be rebuilt", visibility, name)
+
+    def _segment_folders(self, name: str) -> list[Path]:
+        """Embedded Chroma's folders of a collection's vector segments (from its catalog)."""
+        if self._path is None:
+            return []
+        catalog = self._path / "chroma.sqlite3"
+        try:
+            conn = sqlite3.connect(f"{catalog.as_uri()}?mode=ro", uri=True, timeout=30)
+            try:
+                rows = conn.execute(
+                    "SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                    "WHERE c.name = ? AND s.scope = 'VECTOR'",
+                    (name,),
+                ).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            logger.warning("cannot list the index files of %s (%s); they stay on disk", name, exc)
+            return []
+        return [self._path / str(row[0]) for row in rows if (self._path / str(row[0])).is_dir()]
 
     def existing_ids(self, visibility: Visibility, ids: Sequence[str]) -> set[str]:
         """Which of these chunk ids already have vectors (their embedding work is done)."""
@@ -124,9 +197,22 @@ class ChunkVectors:
         collection holds fewer; Chroma allows that, so no count is asked first)."""
         if k <= 0:
             return []
-        result = self._collection(visibility).query(
-            query_embeddings=[vector], n_results=k, include=["distances"]
-        )
+        try:
+            result = self._collection(visibility).query(
+                query_embeddings=[vector], n_results=k, include=["distances"]
+            )
+        except NotFoundError:
+            # Another process recreated the collection (a repair): look it up again, and
+            # find nothing while it does not exist yet rather than create it here.
+            self._collections.pop(visibility, None)
+            try:
+                collection = self._client.get_collection(
+                    self.collection_name(visibility), embedding_function=None
+                )
+            except NotFoundError:
+                return []
+            self._collections[visibility] = collection
+            result = collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         ids = result["ids"][0]
         distances = (result.get("distances") or [[0.0] * len(ids)])[0]
         return [
