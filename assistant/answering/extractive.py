@@ -95,8 +95,14 @@ class ExtractiveAnswerer:
 
 def choose_typed(evidence: list[Evidence]) -> list[Evidence]:
     """For a question that wants a name, date or amount: the best sentence holding one, plus the
-    neighbour that gives it its topic when that neighbour matches the question better."""
-    typed = [item for item in evidence if item.typed and item.focus_ok]
+    neighbour that gives it its topic when that neighbour matches the question better.
+
+    A sentence about what the question names in full comes first: asked about the "State
+    Academy of Marine Research (Alexandria)", the date beside that name beats a better-worded
+    one beside the "State Academy of Marine Research (Cairo)"."""
+    typed = [item for item in evidence if item.typed and item.focus_full] or [
+        item for item in evidence if item.typed and item.focus_ok
+    ]
     if not typed:
         return choose_sentences(evidence, list_question=False)
     best = typed[0]

@@ -9,7 +9,7 @@ from typing import Literal
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.periods import Period, find_period
-from assistant.retrieval.question_analysis import focus_names
+from assistant.retrieval.question_analysis import name_terms
 from ingest.facts.places import is_country_name
 
 Intent = Literal["expiring", "signed", "count", "country", "contacts"]
@@ -51,12 +51,35 @@ def route(question: str, today: date) -> StructuredQuery | None:
     query = _route(question, today)
     if query is None or query.intent == "contacts":
         return query
-    names = tuple(
-        name
-        for name in focus_names(question)
-        if not is_country_name(name) and not _MONTH_OR_PERIOD.match(name)
-    )
+    names = partner_terms(question)
+    if query.intent == "expiring" and query.period is None and query.country is None and not names:
+        # "Which agreements expire?" asks what is coming up; "When does the agreement with
+        # the X Institute expire?" asks for that partner's end, whenever it is.
+        query = replace(query, period=_upcoming(today))
     return replace(query, partner_terms=names)
+
+
+def partner_terms(question: str) -> tuple[str, ...]:
+    """The words a partner's name must hold for the question to be about it: the words of the
+    names it gives (`name_terms`: the kind of organisation and its field count), but countries,
+    months and the kind of document."""
+    return tuple(
+        word
+        for word in name_terms(question)
+        if not is_country_name(word)
+        and not _MONTH_OR_PERIOD.match(word)
+        and not _AGREEMENT.match(word)
+        and not _PARTNER.match(word)
+    )
+
+
+def _upcoming(today: date) -> Period:
+    return Period(
+        today,
+        today + timedelta(days=UPCOMING_DAYS),
+        f"in the next {UPCOMING_DAYS} days",
+        f"в ближайшие {UPCOMING_DAYS} дн.",
+    )
 
 
 _MONTH_OR_PERIOD = re.compile(
@@ -72,17 +95,11 @@ def _route(question: str, today: date) -> StructuredQuery | None:
     if _CONTACT.search(question):
         return StructuredQuery("contacts", topic=question)
     if (agreement or partner) and _EXPIRE.search(question):
-        country = find_country(question)
-        period = find_period(question, today)
-        if period is None and country is None:
-            period = Period(
-                today,
-                today + timedelta(days=UPCOMING_DAYS),
-                f"in the next {UPCOMING_DAYS} days",
-                f"в ближайшие {UPCOMING_DAYS} дн.",
-            )
-        # With a partner country and no period: that country's agreements, whenever they end.
-        return StructuredQuery("expiring", period=period, country=country)
+        # With a partner country or a partner and no period: their agreements, whenever they
+        # end (`route` adds the coming year when neither is named).
+        return StructuredQuery(
+            "expiring", period=find_period(question, today), country=find_country(question)
+        )
     if agreement and _COUNT.search(question):
         return StructuredQuery("count", country=find_country(question))
     if _SIGN.search(question) and not _PERSON_SIGNED.search(question):

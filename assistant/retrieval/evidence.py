@@ -57,7 +57,8 @@ class Evidence:
     typed: bool
     score: float
     chunk_rank: int
-    focus_ok: bool = True
+    focus_ok: bool = True  # the sentence's window holds one of the question's focus terms
+    focus_full: bool = True  # ... holds every one of them (the thing asked about, not a sibling)
 
 
 class SentenceVectorCache:
@@ -166,7 +167,7 @@ class EvidenceSelector:
         # sentence's window (its neighbours and its paragraph) holds the term when one of
         # the window's sentences does.
         present: dict[str, list[bool]] = {}
-        for term in profile.focus:
+        for term in dict.fromkeys((*profile.focus, *profile.full_names)):
             present[term] = [term_present(term, sentence_words) for sentence_words in words]
         paragraphs: dict[tuple[str, int], list[int]] = {}
         for index, candidate in enumerate(candidates):
@@ -185,6 +186,11 @@ class EvidenceSelector:
                 sum(present[t][index] for t in checkable) / len(checkable) if checkable else 0.0
             )
             focus_ok = not checkable or any(present[t][o] for t in checkable for o in window)
+            focus_full = all(
+                any(present[t][o] for o in window)
+                for t in dict.fromkeys((*checkable, *profile.full_names))
+                if _same_script(t, candidate.chunk.language)
+            )
             typed = profile.answer_type is not None and has_answer_type(
                 candidate.text, profile.answer_type
             )
@@ -198,7 +204,7 @@ class EvidenceSelector:
                 Evidence(
                     candidate.chunk, candidate.start, candidate.end, candidate.text,
                     float(similarities[index]), overlaps[index], topical[index], context,
-                    typed, score, candidate.rank, focus_ok,
+                    typed, score, candidate.rank, focus_ok, focus_full,
                 )
             )  # fmt: skip
         evidence.sort(key=lambda item: -item.score)

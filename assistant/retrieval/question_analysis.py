@@ -67,23 +67,32 @@ _HAS_TYPE: dict[str, re.Pattern[str]] = {
     ),
 }
 
-# Capitalised words so common in this domain that they say nothing about what is asked.
-_GENERIC = frozenset(
+# Capitalised words so common in this domain that they say nothing about what is asked: kinds
+# of organisation and fields (which still tell one partner from another, see `name_words`)...
+_ORGANISATION_WORDS = frozenset(
     " ".join(
         (
-            "institute institution center centre ministry republic federation russian russia",
+            "institute institution center centre ministry",
             "national international occupational health research organization organisation",
             "organizations organisations university department foundation program programme",
-            "scientific medical centre's center's what which who whom whose when where",
-            "why how does",
-            "did do is are was were can could the a an and or in of for with at by on to from our",
-            "its their your and also what's who's i i'm i've me my и а в во на с со о об по для из",
-            "к у как какой какие какая каком каких кто что где когда ли же это этот эта эти его её",
-            "их они он она институт института институте центр центра центре министерство россии",
-            "российской федерации",
+            "scientific medical centre's center's",
+            "институт института институте центр центра центре министерство",
         )
     ).split()
 )
+# ... and words that are never part of a name: questions, pronouns, parts of country names.
+_QUESTION_WORDS = frozenset(
+    " ".join(
+        (
+            "republic federation russian russia what which who whom whose when where why how does",
+            "did do is are was were can could the a an and or in of for with at by on to from our",
+            "its their your and also what's who's i i'm i've me my и а в во на с со о об по для из",
+            "к у как какой какие какая каком каких кто что где когда ли же это этот эта эти его её",
+            "их они он она россии российской федерации",
+        )
+    ).split()
+)
+_GENERIC = _ORGANISATION_WORDS | _QUESTION_WORDS
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _ORDINAL_OR_NUMBER = re.compile(r"^\d+(st|nd|rd|th|-?[а-я]{1,3})?$", re.I)
 
@@ -95,6 +104,7 @@ class QuestionProfile:
     answer_type: AnswerType | None
     focus: tuple[str, ...]
     names: tuple[str, ...] = ()
+    full_names: tuple[str, ...] = ()  # every word of the names given (see `name_terms`)
 
 
 def analyse(question: str) -> QuestionProfile:
@@ -104,7 +114,9 @@ def analyse(question: str) -> QuestionProfile:
         if pattern.search(question):
             answer_type = kind
             break
-    return QuestionProfile(answer_type, focus_terms(question), focus_names(question))
+    return QuestionProfile(
+        answer_type, focus_terms(question), focus_names(question), name_terms(question)
+    )
 
 
 def focus_names(question: str) -> tuple[str, ...]:
@@ -116,6 +128,63 @@ def focus_names(question: str) -> tuple[str, ...]:
         if index > 0 and word[:1].isupper() and not word.isupper() and word.lower() not in _GENERIC:
             names.append(word.lower())
     return tuple(dict.fromkeys(names))
+
+
+_NAME_JOINERS = frozenset({"of", "for", "the", "de"})
+
+
+def name_runs(question: str) -> list[tuple[str, ...]]:
+    """Runs of capitalised words not at the start (joined by "of", "for", "the", "de"),
+    lower-cased without the joiners: the names a question gives ("When does the agreement
+    with the Federal University of Occupational Health (Leipzig) expire?" gives one run,
+    federal ... leipzig). Acronyms and question words end a run."""
+    runs: list[tuple[str, ...]] = []
+    current: list[str] = []
+    for index, match in enumerate(_WORD.finditer(question)):
+        word = match.group().strip("-")
+        lowered = word.lower()
+        if index > 0 and word[:1].isupper() and not word.isupper():
+            if lowered not in _QUESTION_WORDS:
+                current.append(lowered)
+                continue
+        elif current and lowered in _NAME_JOINERS:
+            continue
+        if current:
+            runs.append(tuple(current))
+            current = []
+    if current:
+        runs.append(tuple(current))
+    return runs
+
+
+def name_terms(question: str) -> tuple[str, ...]:
+    """Every word of the names the question gives, made singular ("Universities" finds
+    "University").
+
+    A name is a run of capitalised words (`name_runs`). A run that holds a word saying which
+    one it is ("Federal", "Leipzig"; see `focus_names`) is a name, and then all its words
+    count, the kind of organisation and its field too: that is what tells the "Federal
+    University of Occupational Health (Leipzig)" from the "Federal Research Centre of Materials
+    Science (Leipzig)". A run of such words alone ("the Institute of Occupational Health", the
+    asking institution) names nothing in particular."""
+    distinctive = set(focus_names(question))
+    terms = [
+        singular(word)
+        for run in name_runs(question)
+        if distinctive.intersection(run)
+        for word in run
+    ]
+    return tuple(dict.fromkeys(terms))
+
+
+def singular(word: str) -> str:
+    """An English plural made singular, roughly ("centres" → "centre", "universities" →
+    "university"); other words as they are."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
 
 
 def focus_terms(question: str) -> tuple[str, ...]:

@@ -259,3 +259,72 @@ def test_a_visitors_answer_never_cites_an_internal_document_even_when_the_answer
     assert visitor.citations == [] and not visitor.found
     staff = assistant.ask(question, "staff")
     assert [c.quote for c in staff.citations] == [SECRET, SECRET]
+
+
+SIBLINGS = {
+    "cairo.md": (
+        "# State Academy of Marine Research (Cairo), Egypt\n\n"
+        "Our ties with State Academy of Marine Research (Cairo) go back to 2010.\n\n"
+        "The agreement with the State Academy of Marine Research (Cairo), signed on 19 "
+        "September 2016, expires on 4 December 2029. The document covers joint research.\n"
+    ),
+    "alexandria.md": (
+        "# State Academy of Marine Research (Alexandria), Egypt\n\n"
+        "Our ties with State Academy of Marine Research (Alexandria) go back to 2003.\n\n"
+        "In September 2016 we concluded a contract with the State Academy of Marine Research "
+        "(Alexandria) for a term of 5 years. The document covers joint research.\n"
+    ),
+    "academy.md": (
+        "# Republican Academy of Radiation Medicine (Karaganda), Kazakhstan\n\n"
+        "The agreement with the Republican Academy of Radiation Medicine (Karaganda), signed "
+        "on 1 January 2020, expires on 6 September 2030.\n"
+    ),
+    "institute.md": (
+        "# Republican Institute of Radiation Medicine (Karaganda), Kazakhstan\n\n"
+        "A cooperation agreement with the Republican Institute of Radiation Medicine "
+        "(Karaganda) was signed on February 9, 2021 for ten years.\n"
+    ),
+}
+
+
+@pytest.mark.integration
+def test_a_partner_is_never_answered_with_a_sibling_whose_name_differs_by_one_word(
+    real_embedder, tmp_path
+):
+    """Many partners share most of their name ("... (Cairo)", "... (Alexandria)"; "Republican
+    Academy", "Republican Institute"). The sibling's sentence may be worded more like the
+    question ("expires on"), but the answer is about the partner named, from its own page."""
+    from assistant.resources import open_resources
+    from tests.conftest import make_settings
+
+    folder = tmp_path / "partners"
+    folder.mkdir()
+    for name, text in SIBLINGS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    settings = make_settings(tmp_path / "var")
+    resources = open_resources(settings, embedder=real_embedder)
+    try:
+        IngestService(
+            settings, resources.facts, resources.vectors, resources.lexical, real_embedder
+        ).ingest([folder], "public")
+        assistant = build_assistant(resources)
+        for question, right, wrong in (
+            (
+                "When does the agreement with the State Academy of Marine Research (Alexandria) "
+                "expire?",
+                "alexandria.md",
+                "Cairo",
+            ),
+            (
+                "When does the agreement with the Republican Institute of Radiation Medicine "
+                "(Karaganda) expire?",
+                "institute.md",
+                "Academy",
+            ),
+        ):
+            answer = assistant.ask(question, "public")
+            assert answer.citations, answer.answer
+            assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {right}
+            assert wrong not in answer.answer
+    finally:
+        resources.close()

@@ -225,13 +225,61 @@ def test_country_and_contact_questions(facts):
 def test_a_named_partner_narrows_the_list_or_leaves_it_to_retrieval(facts):
     answerer = KnowledgeAnswerer(facts, lambda: TODAY)
     havana = route("When does the agreement with the Havana Institute expire?", TODAY)
-    assert havana is not None and havana.partner_terms == ("havana",)
+    assert havana is not None and havana.partner_terms == ("havana", "institute")
     answer = answerer.answer(havana, "en", "public")
     assert (
         answer is not None and "Havana Institute" in answer.answer and "Minsk" not in answer.answer
     )
     unknown = route("When does the agreement with Quokkaville University expire?", TODAY)
     assert unknown is not None and answerer.answer(unknown, "en", "public") is None
+
+
+def test_a_named_partner_is_not_answered_with_a_sibling_of_a_similar_name(tmp_path):
+    """At scale many partners share words: "Federal University of Occupational Health
+    (Leipzig)" and "Federal Research Centre of Materials Science (Leipzig)". A question about
+    one gets that one's end date, whenever it is (not only the coming year's), or, when the
+    facts do not know it, is left to retrieval; never the other one's."""
+    text = (
+        "Partner: Federal Research Centre of Materials Science (Leipzig); Expires: 2026-12-01\n"
+        "Partner: Federal University of Occupational Health (Leipzig); Expires: 2028-12-04\n"
+        "Partner: Eastern Academy of Oncology (Astana); Expires: 2029-08-25\n"
+    )
+    db = FactsDB(tmp_path / "f.sqlite3")
+    with db.transaction() as conn:
+        document = DocumentRecord("reg", "reg.csv", "reg", "csv", "en", "public", text, "h")
+        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
+        agreements = [
+            AgreementFact(name, *_line(text, name), ends_on=end, ends_precision="day")
+            for name, end in (
+                ("Federal Research Centre of Materials Science (Leipzig)", date(2026, 12, 1)),
+                ("Federal University of Occupational Health (Leipzig)", date(2028, 12, 4)),
+                ("Eastern Academy of Oncology (Astana)", date(2029, 8, 25)),
+            )
+        ]
+        replace_facts(conn, "reg", "public", ExtractedFacts(agreements))
+    answerer = KnowledgeAnswerer(db, lambda: TODAY)
+
+    def ask(question: str) -> Any:
+        routed = route(question, TODAY)
+        assert routed is not None and routed.intent == "expiring"
+        return answerer.answer(routed, "en", "public")
+
+    university = ask(
+        "When does the agreement with the Federal University of Occupational Health (Leipzig) "
+        "expire?"
+    )
+    assert university is not None and university.found
+    assert "4 December 2028" in university.answer and "Materials" not in university.answer
+    # A partner the facts do not know, whose words other partners share: not theirs.
+    assert (
+        ask("When does the agreement with the Eastern Centre of Oncology (Astana) expire?") is None
+    )
+    # Plural kinds of organisation still find them, and a list question keeps the coming year.
+    centres = ask("Which agreements with Research Centres expire?")
+    assert centres is not None and "Materials Science" in centres.answer
+    assert "Occupational" not in centres.answer
+    coming = route("Which agreements expire?", TODAY)
+    assert coming is not None and coming.period is not None
 
 
 def test_concurrent_staff_and_visitor_questions_never_mix_citations(tmp_path):
