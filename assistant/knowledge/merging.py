@@ -1,10 +1,11 @@
 """One row per agreement: a partner known from a registry row and from prose is merged.
 
-Two mentions are the same agreement when their countries agree (or one is unknown) and one
-partner name, or an alias in its brackets, is a word-for-word prefix of the other ("National
-Institute of Workers' Health" and "National Institute of Workers' Health (Havana)"). The row
-shown is the most informative mention (a known end date, then a signing date, then a registry
-row); the others are cited alongside it.
+Two mentions are the same agreement when their countries agree (or one is unknown; a mention
+that states none is placed by a city or country in its partner's name) and one partner name,
+or an alias in its brackets, is a word-for-word prefix of the other ("National Institute of
+Workers' Health" and "National Institute of Workers' Health (Havana)"). The row shown is the
+most informative mention (a known end date, then a signing date, then a registry row); the
+others are cited alongside it.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ class _Mention:
 
     @classmethod
     def of(cls, item: StoredAgreement) -> _Mention:
-        country = find_country(item.fact.country or "")
-        return cls(item, country, tuple(_aliases(item.fact.partner)))
+        # A mention in prose often states no country, but its name may place it: "Eastern
+        # Centre of Nuclear Physics (Astana)" is not the one in Leipzig.
+        fact = item.fact
+        country = find_country(fact.country) if fact.country else None
+        if fact.country is None:
+            country = find_country(fact.partner)
+        return cls(item, country, tuple(_aliases(fact.partner)))
 
     def same_partner(self, other: _Mention) -> bool:
         if self.country and other.country and self.country != other.country:

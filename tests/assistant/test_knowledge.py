@@ -405,3 +405,22 @@ def test_merging_groups_exactly_as_comparing_with_every_group(mentions):
     merged = merge_agreements(items)
     groups = sorted(sorted(id(x) for x in (m.primary, *m.others)) for m in merged)
     assert groups == _reference_groups(items)
+
+
+def test_a_mention_placed_by_its_name_is_not_merged_with_a_namesake_elsewhere():
+    """A registry row in Cuba and a page about the namesake in Astana (no country stated, the
+    city in its name) are two partners; a page naming no place still joins the row."""
+    from assistant.knowledge.merging import merge_agreements
+    from vectorstore.fact_records import AgreementFact
+    from vectorstore.facts_store import StoredAgreement
+
+    def mention(partner: str, country: str | None, n: int) -> StoredAgreement:
+        fact = AgreementFact(partner=partner, evidence_start=0, evidence_end=1, country=country)
+        return StoredAgreement(fact, f"d{n}", "public", "t", "s")
+
+    row = mention("Eastern Centre of Nuclear Physics (Havana)", "Cuba", 0)
+    astana = mention("Eastern Centre of Nuclear Physics (Astana)", None, 1)
+    unplaced = mention("Eastern Centre of Nuclear Physics", None, 2)
+    merged = merge_agreements([row, astana, unplaced])
+    groups = sorted(sorted(item.doc_id for item in (m.primary, *m.others)) for m in merged)
+    assert groups == [["d0", "d2"], ["d1"]]
