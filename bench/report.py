@@ -232,6 +232,7 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
         "text). *Structured*: agreement questions answered from the facts database; *first* is "
         "the first one after start-up, which builds the catalog of merged agreements.",
         "",
+        *_answers_table(rows),
         "### Memory and start-up of `coop serve`",
         "",
         "| chunks | start to `/readyz` 200 (s) | peak RSS (MB) |",
@@ -284,6 +285,41 @@ def _scale_section(scale: dict[str, Any]) -> list[str]:
             f"{'yes' if rss < 1536 else 'no'} |"
         )
     return lines
+
+
+def _share(value: float | None, questions: int) -> str:
+    return "–" if value is None else f"{round(value * questions)} of {questions} ({value:.0%})"
+
+
+def _answers_table(rows: list[dict[str, Any]]) -> list[str]:
+    """Whether the answers come from the right page as the corpus grows (its partners
+    sharing ever more of their names)."""
+    lines = [
+        "### Answers at scale",
+        "",
+        "| chunks | expiry questions | ours: the expected file cited | naive: the expected file "
+        "in its top 4 |",
+        "|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        q = row["query"]
+        count = q.get("questions")
+        if not count or q.get("expected_file_cited_ours") is None:
+            continue
+        lines.append(
+            f"| {row['ingest']['chunks']:,.0f} | {count} | "
+            f"{_share(q['expected_file_cited_ours'], count)} | "
+            f"{_share(q.get('expected_file_retrieved_naive_top4'), count)} |"
+        )
+    lines += [
+        "",
+        "Each question asks when the agreement with one generated partner expires; the "
+        "generator knows which file says it. Ours counts when the answer cites that file (it "
+        "answers, so a wrong partner's page is a miss); the naive pipeline only retrieves, so "
+        "it counts when any of its 4 chunks is from that file.",
+        "",
+    ]
+    return lines if len(lines) > 7 else []
 
 
 def _rounds_note(data: dict[str, Any]) -> str:

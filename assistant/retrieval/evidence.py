@@ -25,7 +25,7 @@ from assistant.retrieval.question_analysis import (
     QuestionProfile,
     analyse,
     has_answer_type,
-    term_present,
+    terms_present,
 )
 from ingest.chunker import sentence_spans
 from ingest.language import detect_language
@@ -166,9 +166,7 @@ class EvidenceSelector:
         # Whether a focus term is in a sentence, computed once per term and sentence: a
         # sentence's window (its neighbours and its paragraph) holds the term when one of
         # the window's sentences does.
-        present: dict[str, list[bool]] = {}
-        for term in dict.fromkeys((*profile.focus, *profile.full_names)):
-            present[term] = [term_present(term, sentence_words) for sentence_words in words]
+        present = terms_present(dict.fromkeys((*profile.focus, *profile.full_names)), words)
         paragraphs: dict[tuple[str, int], list[int]] = {}
         for index, candidate in enumerate(candidates):
             paragraphs.setdefault(candidate.paragraph, []).append(index)

@@ -4,7 +4,7 @@ its focus terms (names, acronyms, numbers) that an answer must be about."""
 from __future__ import annotations
 
 import re
-from collections.abc import Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
@@ -279,6 +279,20 @@ def name_present_across_scripts(term: str, words: set[str]) -> bool | None:
         return None
     prefix = transliterate(term)[:TRANSLIT_PREFIX]
     return any(word.startswith(prefix) for word in words)
+
+
+def terms_present(terms: Iterable[str], word_sets: Sequence[Set[str]]) -> dict[str, list[bool]]:
+    """`term_present(term, words)` for every term and every set of words, computed by looking
+    at each distinct word once per term rather than at every word of every set."""
+    vocabulary: set[str] = set().union(*word_sets) if word_sets else set()
+    long_words = [word for word in vocabulary if len(word) >= 4]
+    found: dict[str, list[bool]] = {}
+    for term in terms:
+        matching = {term} & vocabulary
+        if len(term) >= 4 and not term.isdigit():
+            matching.update(w for w in long_words if w.startswith(term) or term.startswith(w))
+        found[term] = [not matching.isdisjoint(words) for words in word_sets]
+    return found
 
 
 def term_present(term: str, words: Set[str]) -> bool:

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assistant.answering.decline import DeclinePolicy, decline_text
 from assistant.answering.drafts import AnswerRequest, DraftAnswer, DraftCitation
@@ -328,3 +330,33 @@ def test_a_partner_is_never_answered_with_a_sibling_whose_name_differs_by_one_wo
             assert wrong not in answer.answer
     finally:
         resources.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    terms=st.lists(st.sampled_from(["cuba", "cuban", "kaz", "kazakh", "2017", "ab", "health"])),
+    sets=st.lists(
+        st.sets(
+            st.sampled_from(
+                [
+                    "cuba",
+                    "kazakhstan",
+                    "kaz",
+                    "2017",
+                    "20170",
+                    "ab",
+                    "abcd",
+                    "healthy",
+                    "heal",
+                    "cub",
+                ]
+            )
+        ),
+        max_size=6,
+    ),
+)
+def test_terms_present_agrees_with_term_present_for_every_pair(terms, sets):
+    from assistant.retrieval.question_analysis import term_present, terms_present
+
+    found = terms_present(terms, sets)
+    assert found == {term: [term_present(term, words) for words in sets] for term in terms}
