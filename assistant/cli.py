@@ -255,16 +255,12 @@ def _run_ingest(settings: Settings, paths: list[Path], visibility: str, *, as_js
     from assistant.resources import open_resources  # noqa: PLC0415
     from assistant.retrieval.sentences import embed_sentences  # noqa: PLC0415
     from ingest.discovery import IngestPathError  # noqa: PLC0415
-    from ingest.sync import IngestService  # noqa: PLC0415
     from vectorstore.records import parse_visibility  # noqa: PLC0415
 
     resources = open_resources(settings)
     progress = None if as_json else TerminalProgress()
     try:
-        assert resources.embedder is not None
-        service = IngestService(
-            settings, resources.facts, resources.vectors, resources.lexical, resources.embedder
-        )
+        service = resources.ingest_service()
         try:
             report = service.ingest(paths, parse_visibility(visibility), progress=progress)
         except IngestPathError as exc:

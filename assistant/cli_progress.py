@@ -16,6 +16,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from ingest.progress import Tenths
+
 logger = logging.getLogger(__name__)
 
 
@@ -26,15 +28,11 @@ class TerminalProgress:
         self._interactive = sys.stderr.isatty()
         self._bar: Progress | None = None
         self._task: TaskID | None = None
-        self._name = ""
-        self._total = 0
-        self._done = 0
-        self._next_report = 0
+        self._tenths = Tenths()
 
     def stage(self, name: str, total: int) -> None:
         """Begin a stage (a fresh bar line)."""
-        self._name, self._total, self._done = name, total, 0
-        self._next_report = max(1, total // 10)
+        self._tenths.start(name, total)
         if total == 0:
             return
         if self._interactive:
@@ -55,12 +53,12 @@ class TerminalProgress:
 
     def advance(self, steps: int = 1) -> None:
         """Move the current stage on."""
-        self._done += steps
+        passed_a_tenth = self._tenths.advance(steps)
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task, steps)
-        elif not self._interactive and self._total and self._done >= self._next_report:
-            sys.stderr.write(f"{self._name}: {self._done}/{self._total}\n")
-            self._next_report = self._done + max(1, self._total // 10)
+        elif not self._interactive and passed_a_tenth:
+            tenths = self._tenths
+            sys.stderr.write(f"{tenths.name}: {tenths.done}/{tenths.total}\n")
 
     def close(self) -> None:
         """Stop drawing."""

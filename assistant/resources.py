@@ -9,6 +9,7 @@ from assistant.settings import Settings
 from ingest.lock import IngestLock
 from ingest.progress import LogProgress
 from ingest.repair import check_vectors, repair_vectors
+from ingest.sync import IngestService
 from vectorstore.chroma_store import ChunkVectors, open_chroma_client
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, model_key
@@ -29,6 +30,12 @@ class Resources:
     lexical: LexicalStore
     embedder: Embedder | None
     sentences: SentenceStore
+
+    def ingest_service(self) -> IngestService:
+        """An ingest into these stores (the embedding model must be loaded)."""
+        if self.embedder is None:
+            raise RuntimeError("the embedding model is not loaded: open the resources with it")
+        return IngestService(self.settings, self.facts, self.vectors, self.lexical, self.embedder)
 
     def close(self) -> None:
         """Release what was opened."""

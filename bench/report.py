@@ -294,24 +294,25 @@ def _share(value: float | None, questions: int) -> str:
 def _answers_table(rows: list[dict[str, Any]]) -> list[str]:
     """Whether the answers come from the right page as the corpus grows (its partners
     sharing ever more of their names)."""
-    lines = [
+    measured = []
+    for row in rows:
+        q = row["query"]
+        count = q.get("questions")
+        if count and q.get("expected_file_cited_ours") is not None:
+            measured.append(
+                f"| {row['ingest']['chunks']:,.0f} | {count} | "
+                f"{_share(q['expected_file_cited_ours'], count)} | "
+                f"{_share(q.get('expected_file_retrieved_naive_top4'), count)} |"
+            )
+    if not measured:
+        return []
+    return [
         "### Answers at scale",
         "",
         "| chunks | expiry questions | ours: the expected file cited | naive: the expected file "
         "in its top 4 |",
         "|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        q = row["query"]
-        count = q.get("questions")
-        if not count or q.get("expected_file_cited_ours") is None:
-            continue
-        lines.append(
-            f"| {row['ingest']['chunks']:,.0f} | {count} | "
-            f"{_share(q['expected_file_cited_ours'], count)} | "
-            f"{_share(q.get('expected_file_retrieved_naive_top4'), count)} |"
-        )
-    lines += [
+        *measured,
         "",
         "Each question asks when the agreement with one generated partner expires; the "
         "generator knows which file says it. Ours counts when the answer cites that file (it "
@@ -319,7 +320,6 @@ def _answers_table(rows: list[dict[str, Any]]) -> list[str]:
         "it counts when any of its 4 chunks is from that file.",
         "",
     ]
-    return lines if len(lines) > 7 else []
 
 
 def _rounds_note(data: dict[str, Any]) -> str:

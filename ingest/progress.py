@@ -35,29 +35,49 @@ class NullProgress:
         """Ignore."""
 
 
+class Tenths:
+    """Where a stage stands, and whether it has just passed another tenth: for progress told
+    in lines (a log, a pipe) rather than drawn."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.total = 0
+        self.done = 0
+        self._next = 0
+
+    def start(self, name: str, total: int) -> None:
+        """A new stage of `total` steps."""
+        self.name, self.total, self.done = name, total, 0
+        self._next = max(1, total // 10)
+
+    def advance(self, steps: int) -> bool:
+        """Count `steps` more; True when that passes the next tenth."""
+        self.done += steps
+        if not self.total or self.done < self._next:
+            return False
+        self._next = self.done + max(1, self.total // 10)
+        return True
+
+
 class LogProgress:
     """Reports to a logger: one line when a stage begins and at every tenth of it (for work a
     server does while it starts, where there is no terminal to draw on)."""
 
     def __init__(self, logger: logging.Logger) -> None:
         self._logger = logger
-        self._name = ""
-        self._total = 0
-        self._done = 0
-        self._next_report = 0
+        self._tenths = Tenths()
 
     def stage(self, name: str, total: int) -> None:
         """Log the stage's start."""
-        self._name, self._total, self._done = name, total, 0
-        self._next_report = max(1, total // 10)
-        self._logger.warning("%s: 0/%d", name, total)
+        self._tenths.start(name, total)
+        if total:
+            self._logger.warning("%s: 0/%d", name, total)
 
     def advance(self, steps: int = 1) -> None:
         """Log each tenth done."""
-        self._done += steps
-        if self._total and self._done >= self._next_report:
-            self._logger.warning("%s: %d/%d", self._name, self._done, self._total)
-            self._next_report = self._done + max(1, self._total // 10)
+        if self._tenths.advance(steps):
+            tenths = self._tenths
+            self._logger.warning("%s: %d/%d", tenths.name, tenths.done, tenths.total)
 
     def close(self) -> None:
         """Nothing to stop."""

@@ -198,9 +198,7 @@ class ChunkVectors:
         if k <= 0:
             return []
         try:
-            result = self._collection(visibility).query(
-                query_embeddings=[vector], n_results=k, include=["distances"]
-            )
+            result = _nearest(self._collection(visibility), vector, k)
         except NotFoundError:
             # Another process recreated the collection (a repair): look it up again, and
             # find nothing while it does not exist yet rather than create it here.
@@ -212,7 +210,7 @@ class ChunkVectors:
             except NotFoundError:
                 return []
             self._collections[visibility] = collection
-            result = collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
+            result = _nearest(collection, vector, k)
         ids = result["ids"][0]
         distances = (result.get("distances") or [[0.0] * len(ids)])[0]
         return [
@@ -225,6 +223,10 @@ class ChunkVectors:
             self._client.heartbeat()
         except Exception as exc:
             raise VectorStoreUnavailableError(f"Chroma does not answer: {exc}") from exc
+
+
+def _nearest(collection: Any, vector: Vectors, k: int) -> Any:
+    return collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
 
 
 def _metadata(record: ChunkRecord) -> dict[str, str | int]:

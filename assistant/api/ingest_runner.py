@@ -20,7 +20,7 @@ from assistant.api import observability
 from assistant.api.ingest_jobs import FileResult, JobCounts, JobStore
 from assistant.resources import Resources
 from assistant.retrieval.sentences import embed_sentences
-from ingest.sync import IngestReport, IngestService
+from ingest.sync import IngestReport
 from vectorstore.records import Visibility
 from vectorstore.storage_errors import describe_no_space
 
@@ -223,13 +223,7 @@ class IngestRunner:
             return
         waiting = ingest_lock_busy(resources.settings.data_dir)
         self._store.set_status(job_id, "waiting" if waiting else "running")
-        service = IngestService(
-            resources.settings,
-            resources.facts,
-            resources.vectors,
-            resources.lexical,
-            resources.embedder,
-        )
+        service = resources.ingest_service()
         progress = _StartedHook(lambda: self._store.set_status(job_id, "running"), self._cancelled)
         try:
             report = service.ingest(paths, task.visibility, progress=progress)

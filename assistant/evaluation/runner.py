@@ -19,7 +19,6 @@ from assistant.evaluation.gold import load_gold
 from assistant.evaluation.naive_baseline import NaiveRetriever
 from assistant.resources import open_resources
 from assistant.settings import Settings
-from ingest.sync import IngestService
 from vectorstore.embeddings import Embedder
 
 
@@ -61,14 +60,7 @@ def run_evaluation(
         scratch_settings = settings.model_copy(update={"data_dir": Path(scratch) / "var"})
         resources = open_resources(scratch_settings, embedder=embedder)
         try:
-            assert resources.embedder is not None
-            IngestService(
-                scratch_settings,
-                resources.facts,
-                resources.vectors,
-                resources.lexical,
-                resources.embedder,
-            ).ingest([corpus], "public")
+            resources.ingest_service().ingest([corpus], "public")
             assistant = build_assistant(resources)
             ours_results = evaluate_assistant(assistant, resources.facts, items)
             documents = [
@@ -76,6 +68,7 @@ def run_evaluation(
                 for state in resources.facts.file_states().values()
                 if state.doc_id and (document := resources.facts.get_document(state.doc_id))
             ]
+            assert resources.embedder is not None  # ingest_service() checked it
             naive = NaiveRetriever(resources.embedder, documents)
             naive_results = evaluate_naive(naive, resources.facts, items)
         finally:

@@ -167,6 +167,14 @@ class EvidenceSelector:
         # sentence's window (its neighbours and its paragraph) holds the term when one of
         # the window's sentences does.
         present = terms_present(dict.fromkeys((*profile.focus, *profile.full_names)), words)
+        # Which focus terms can be looked for in a chunk's language (word for word), and which
+        # must all be there for the sentence to be about what the question names in full.
+        checkable_in: dict[str, tuple[list[str], list[str]]] = {}
+        for language in {candidate.chunk.language for candidate in candidates}:
+            checkable_in[language] = (
+                [t for t in profile.focus if _same_script(t, language)],
+                [t for t in present if _same_script(t, language)],
+            )
         paragraphs: dict[tuple[str, int], list[int]] = {}
         for index, candidate in enumerate(candidates):
             paragraphs.setdefault(candidate.paragraph, []).append(index)
@@ -179,16 +187,12 @@ class EvidenceSelector:
             ]
             context = max([topical[index]] + [NEIGHBOUR_WEIGHT * topical[o] for o in neighbours])
             window = {index, *neighbours, *paragraphs[candidate.paragraph]}
-            checkable = [t for t in profile.focus if _same_script(t, candidate.chunk.language)]
+            checkable, named = checkable_in[candidate.chunk.language]
             focus_share = (
                 sum(present[t][index] for t in checkable) / len(checkable) if checkable else 0.0
             )
             focus_ok = not checkable or any(present[t][o] for t in checkable for o in window)
-            focus_full = all(
-                any(present[t][o] for o in window)
-                for t in dict.fromkeys((*checkable, *profile.full_names))
-                if _same_script(t, candidate.chunk.language)
-            )
+            focus_full = all(any(present[t][o] for o in window) for t in named)
             typed = profile.answer_type is not None and has_answer_type(
                 candidate.text, profile.answer_type
             )

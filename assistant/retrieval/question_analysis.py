@@ -68,7 +68,7 @@ _HAS_TYPE: dict[str, re.Pattern[str]] = {
 }
 
 # Capitalised words so common in this domain that they say nothing about what is asked: kinds
-# of organisation and fields (which still tell one partner from another, see `name_words`)...
+# of organisation and fields (which still tell one partner from another, see `name_terms`)...
 _ORGANISATION_WORDS = frozenset(
     " ".join(
         (
@@ -285,12 +285,11 @@ def terms_present(terms: Iterable[str], word_sets: Sequence[Set[str]]) -> dict[s
     """`term_present(term, words)` for every term and every set of words, computed by looking
     at each distinct word once per term rather than at every word of every set."""
     vocabulary: set[str] = set().union(*word_sets) if word_sets else set()
-    long_words = [word for word in vocabulary if len(word) >= 4]
     found: dict[str, list[bool]] = {}
     for term in terms:
         matching = {term} & vocabulary
-        if len(term) >= 4 and not term.isdigit():
-            matching.update(w for w in long_words if w.startswith(term) or term.startswith(w))
+        if _by_prefix(term):
+            matching.update(w for w in vocabulary if _prefix_match(term, w))
         found[term] = [not matching.isdisjoint(words) for words in word_sets]
     return found
 
@@ -300,8 +299,13 @@ def term_present(term: str, words: Set[str]) -> bool:
     "Kazakh" finds "Kazakhstan", "Cuban" finds "Cuba"."""
     if term in words:
         return True
-    if len(term) < 4 or term.isdigit():
-        return False
-    return any(
-        len(word) >= 4 and (word.startswith(term) or term.startswith(word)) for word in words
-    )
+    return _by_prefix(term) and any(_prefix_match(term, word) for word in words)
+
+
+def _by_prefix(term: str) -> bool:
+    """Whether a term may be found by prefix (a word, not a number, of 4 letters or more)."""
+    return len(term) >= 4 and not term.isdigit()
+
+
+def _prefix_match(term: str, word: str) -> bool:
+    return len(word) >= 4 and (word.startswith(term) or term.startswith(word))

@@ -306,9 +306,7 @@ def test_a_partner_is_never_answered_with_a_sibling_whose_name_differs_by_one_wo
     settings = make_settings(tmp_path / "var")
     resources = open_resources(settings, embedder=real_embedder)
     try:
-        IngestService(
-            settings, resources.facts, resources.vectors, resources.lexical, real_embedder
-        ).ingest([folder], "public")
+        resources.ingest_service().ingest([folder], "public")
         assistant = build_assistant(resources)
         for question, right, wrong in (
             (

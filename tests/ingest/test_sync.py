@@ -18,14 +18,7 @@ from vectorstore.records import Visibility
 
 
 def service(resources: Resources) -> IngestService:
-    assert resources.embedder is not None
-    return IngestService(
-        resources.settings,
-        resources.facts,
-        resources.vectors,
-        resources.lexical,
-        resources.embedder,
-    )
+    return resources.ingest_service()
 
 
 def ingest(resources: Resources, *paths: Path, visibility: Visibility = "public") -> IngestReport:

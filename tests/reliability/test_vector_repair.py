@@ -28,6 +28,7 @@ from tests.conftest import FakeEmbedder, make_settings
 from vectorstore.chroma_store import ChunkVectors, is_unreadable_index, open_chroma_client
 from vectorstore.facts_db import FactsDB
 from vectorstore.lexical import LexicalStore
+from vectorstore.records import Visibility
 
 pytestmark = pytest.mark.integration
 
@@ -77,17 +78,8 @@ def small_chunks(data_dir: Path, **extra: object) -> Settings:
     )
 
 
-def ingest(resources: Resources, folder: Path, visibility: str) -> None:
-    assert resources.embedder is not None
-    service = IngestService(
-        resources.settings,
-        resources.facts,
-        resources.vectors,
-        resources.lexical,
-        resources.embedder,
-    )
-    report = service.ingest([folder], visibility)  # type: ignore[arg-type]
-    assert not report.failed
+def ingest(resources: Resources, folder: Path, visibility: Visibility) -> None:
+    assert not resources.ingest_service().ingest([folder], visibility).failed
 
 
 def reopen_chroma() -> None:
