@@ -12,6 +12,7 @@ Thresholds are per embedding model, set from the gold set (`coop eval`).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -20,8 +21,8 @@ from assistant.retrieval.evidence import Evidence
 from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
+    WordIndex,
     name_present_across_scripts,
-    term_present,
 )
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
@@ -68,13 +69,16 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
     capitalised: set[str] = set()  # names are compared across scripts with these only
     for item in evidence:
         for text in (item.text, item.chunk.section, item.chunk.title):
-            for word in _WORD.findall(text):
-                words.add(word.lower())
-                if word[:1].isupper():
-                    capitalised.add(word.lower())
+            lower, upper = _words_of(text)
+            words |= lower
+            capitalised |= upper
     latin = any(_LATIN.search(word) for word in words)
+    index: WordIndex | None = None  # made when a term is not there word for word
     for term in profile.focus:
-        if term_present(term, words):
+        if term in words:
+            continue
+        index = index or WordIndex(words)
+        if index.matching(term):
             continue
         if not _CYRILLIC.search(term):
             if latin or term.isdigit():
@@ -85,6 +89,17 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
         if term in profile.names and name_present_across_scripts(term, capitalised) is False:
             return False
     return True
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_of(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A text's lower-cased words, and those of them written with a capital (the sentences,
+    sections and titles of the best chunks come back question after question)."""
+    found = _WORD.findall(text)
+    return (
+        frozenset(word.lower() for word in found),
+        frozenset(word.lower() for word in found if word[:1].isupper()),
+    )
 
 
 # Per embedding model: their similarity scales differ.

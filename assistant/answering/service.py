@@ -214,7 +214,9 @@ class AssistantService:
             yield from (Delta(piece) for piece in text_pieces(structured.answer))
             return structured.answer, structured.citations, structured.found, structured.mode
         vector = self.searcher.query_vector(query, language)
-        hits = self.searcher.search(query, audience, k=8, query_vector=vector)
+        hits = self.searcher.search(
+            query, audience, k=8, query_vector=vector, prepare=self._selector.prepare
+        )
         profile = analyse(question)  # what this question asks; the history only helps retrieval
         evidence = self._selector.select(query, vector, hits, profile)
         if cancelled():

@@ -10,7 +10,6 @@ documents changed, in the same transaction as the facts, so those generations na
 
 from __future__ import annotations
 
-import bisect
 import re
 import threading
 from collections.abc import Iterable
@@ -22,7 +21,7 @@ import numpy as np
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
 from assistant.lru import Lru
-from assistant.retrieval.question_analysis import term_present
+from assistant.retrieval.question_analysis import WordIndex, term_present
 from ingest.sync import lexical_key
 from vectorstore.facts_db import FactsDB
 from vectorstore.facts_store import (
@@ -35,7 +34,6 @@ from vectorstore.records import Visibility
 
 _WORD = re.compile(r"\w+")
 STEMS_KEPT = 1024  # stems whose matching contacts a catalog keeps (at most 8 bytes a contact)
-MIN_PREFIX = 4  # as `term_present`: shorter terms and digits match whole words only
 
 CatalogKey = tuple[tuple[Visibility, ...], tuple[str | None, ...]]
 
@@ -74,8 +72,8 @@ class Catalog:
     merged: list[MergedAgreement]
     contacts: list[StoredContact]
     contact_texts: list[str]
-    _by_word: dict[str, list[int]] = field(default_factory=dict)
-    _words: list[str] = field(default_factory=list)
+    _by_word: dict[str, frozenset[int]] = field(default_factory=dict)
+    _index: WordIndex = field(default_factory=lambda: WordIndex(()))
     _by_country: dict[str, list[int]] = field(default_factory=dict)
     primaries: list[StoredAgreement] = field(default_factory=list)
     others: dict[int, tuple[StoredAgreement, ...]] = field(default_factory=dict)
@@ -106,37 +104,29 @@ class Catalog:
                 country = resolved_country(stored)
                 if country:
                     by_country.setdefault(country, set()).add(index)
-        catalog._by_word = {word: sorted(ids) for word, ids in by_word.items()}
-        catalog._words = sorted(by_word)
+        catalog._by_word = {word: frozenset(ids) for word, ids in by_word.items()}
+        catalog._index = WordIndex(by_word)
         catalog._by_country = {country: sorted(ids) for country, ids in by_country.items()}
         return catalog
 
-    def _matching_words(self, term: str) -> Iterable[str]:
-        """Vocabulary words `term_present(term, {word})` accepts, found without a scan."""
-        if term in self._by_word:
-            yield term
-        if len(term) < MIN_PREFIX or term.isdigit():
-            return
-        start = bisect.bisect_left(self._words, term)  # words starting with the term
-        for word in self._words[start:]:
-            if not word.startswith(term):
-                break
-            if word != term:
-                yield word
-        for end in range(MIN_PREFIX, len(term)):  # words the term starts with
-            if term[:end] in self._by_word:
-                yield term[:end]
-
     def with_partner(self, terms: tuple[str, ...]) -> list[MergedAgreement]:
-        """Agreements one of whose mentions names every term, in catalog order."""
-        candidates: set[int] | None = None
-        for term in terms:
-            found = {i for word in self._matching_words(term) for i in self._by_word[word]}
-            candidates = found if candidates is None else candidates & found
-            if not candidates:
-                return []
-        if candidates is None:
+        """Agreements one of whose mentions names every term, in catalog order. The rarest
+        term gives the candidates; the others only narrow them (a common word such as
+        "university" names thousands of agreements at 100k chunks)."""
+        if not terms:
             return list(self.merged)
+        options = sorted(
+            ([self._by_word[word] for word in self._index.matching(term)] for term in terms),
+            key=lambda sets: sum(map(len, sets)),
+        )
+        candidates: set[int] = set().union(*options[0])
+        for sets in options[1:]:
+            if not candidates:
+                break
+            if len(sets) == 1:
+                candidates = candidates & sets[0]  # looks at the smaller of the two
+            else:
+                candidates = {i for i in candidates if any(i in found for found in sets)}
         return [
             self.merged[i]
             for i in sorted(candidates)

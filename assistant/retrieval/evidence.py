@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +69,15 @@ class SentenceVectorCache:
     def __init__(self, capacity: int = 50_000, store: SentenceStore | None = None) -> None:
         self._items: Lru[str, np.ndarray] = Lru(capacity)
         self.store = store
+
+    def preload(self, keys: list[str]) -> None:
+        """Bring into memory the vectors the store keeps among `keys` (none is computed)."""
+        if self.store is None:
+            return
+        held = self._items.get_many(keys)
+        missing = [key for key in keys if key not in held]
+        if missing:
+            self._items.put_many(self.store.get_many(missing))
 
     def vectors(
         self, embedder: Embedder, keys: list[str], texts: list[str], doc_ids: list[str]
@@ -249,6 +258,18 @@ class EvidenceSelector:
             )
             self._sentences.put(chunk.chunk_id, kept)
         return kept
+
+    def prepare(self, chunks: list[ChunkRecord], stop: Callable[[], bool]) -> None:
+        """Work out ahead what `select` will read of the first `chunks_considered` of `chunks`
+        (their sentences, and their kept vectors from disk), chunk by chunk until `stop()`:
+        done while a search waits for its vector query."""
+        keys: list[str] = []
+        for chunk in chunks[: self._chunks_considered]:
+            if stop():
+                break
+            keys.extend(sentence.key for sentence in self._sentences_of(chunk))
+        if keys and not stop():
+            self._cache.preload(keys)
 
     def precompute(self, chunks: list[ChunkRecord]) -> int:
         """Embed and keep the vectors of every candidate sentence of `chunks` (after an

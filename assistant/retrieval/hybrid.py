@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -56,6 +56,11 @@ class _DenseThreads:
 
 _dense_threads = _DenseThreads()
 os.register_at_fork(after_in_child=_dense_threads.forget)
+
+
+# What a search's caller does with chunks while the vector query runs: (chunks, whether to
+# stop now).
+Prepare = Callable[[list[ChunkRecord], Callable[[], bool]], None]
 
 
 @dataclass(frozen=True)
@@ -158,8 +163,14 @@ class HybridSearcher:
         *,
         k: int = 8,
         query_vector: np.ndarray | None = None,
+        prepare: Prepare | None = None,
     ) -> list[ScoredChunk]:
-        """The k best chunks for `query` among what `audience` may see."""
+        """The k best chunks for `query` among what `audience` may see.
+
+        While the vector query runs (mostly outside the GIL), the lexical leg's best chunks are
+        read and handed to `prepare` with a function that tells when the vector query is done
+        (to stop then): what the caller would do with the best chunks can begin, since most of
+        them are among the fused best."""
         if not query.strip():
             return []
         vector = self.embedder.encode_query(query) if query_vector is None else query_vector
@@ -173,6 +184,14 @@ class HybridSearcher:
         lexical: list[tuple[str, float]] = []
         for index in indexes:
             lexical.extend(index.search(query, self._candidates))
+        lexical.sort(key=lambda hit: -hit[1])
+        early: dict[str, ChunkRecord] = {}
+        if prepare is not None and lexical and not all(future.done() for future in asked):
+            early = self._facts.get_chunks([chunk_id for chunk_id, _ in lexical[:k]])
+            prepare(
+                [early[chunk_id] for chunk_id, _ in lexical[:k] if chunk_id in early],
+                lambda: all(future.done() for future in asked),
+            )
         # Which hits are served decides the ranks: a vector left behind (an interrupted
         # ingest, a withdrawn file) is not held by the lexical generation switched with the
         # chunks. Only the k best are read whole (and dropped if withdrawn since).
@@ -183,7 +202,6 @@ class HybridSearcher:
             if index.holds(hit[0])
         ]
         dense.sort(key=lambda hit: hit[1])  # cosine distance, nearest first
-        lexical.sort(key=lambda hit: -hit[1])
         allowed = set(visibilities_for(audience))
         scores: dict[str, float] = {}
         dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense)}
@@ -193,7 +211,8 @@ class HybridSearcher:
             for chunk_id, rank in ranking.items():
                 scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (self._rrf_k + rank + 1)
         best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:k]
-        chunks = self._facts.get_chunks(best)
+        chunks = {chunk_id: early[chunk_id] for chunk_id in best if chunk_id in early}
+        chunks.update(self._facts.get_chunks([c for c in best if c not in early]))
         best = [chunk_id for chunk_id in best if chunk_id in chunks]  # withdrawn meanwhile
         return [
             ScoredChunk(

@@ -93,6 +93,7 @@ _QUESTION_WORDS = frozenset(
     ).split()
 )
 _GENERIC = _ORGANISATION_WORDS | _QUESTION_WORDS
+MIN_PREFIX = 4  # a focus term or word shorter than this (or a number) matches whole words only
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _ORDINAL_OR_NUMBER = re.compile(r"^\d+(st|nd|rd|th|-?[а-я]{1,3})?$", re.I)
 
@@ -283,15 +284,38 @@ def name_present_across_scripts(term: str, words: set[str]) -> bool | None:
 
 def terms_present(terms: Iterable[str], word_sets: Sequence[Set[str]]) -> dict[str, list[bool]]:
     """`term_present(term, words)` for every term and every set of words, computed by looking
-    at each distinct word once per term rather than at every word of every set."""
-    vocabulary: set[str] = set().union(*word_sets) if word_sets else set()
+    up each term's matching words once rather than at every word of every set."""
+    index = WordIndex(set().union(*word_sets) if word_sets else ())
     found: dict[str, list[bool]] = {}
     for term in terms:
-        matching = {term} & vocabulary
-        if _by_prefix(term):
-            matching.update(w for w in vocabulary if _prefix_match(term, w))
-        found[term] = [not matching.isdisjoint(words) for words in word_sets]
+        matching = index.matching(term)
+        found[term] = [not words.isdisjoint(matching) for words in word_sets]
     return found
+
+
+class WordIndex:
+    """The words of a vocabulary that `term_present` accepts for a term, found without looking
+    at every word: a term and a word that prefix each other (four letters or more) share their
+    first four letters, so the words are kept by those."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self.words = frozenset(words)
+        by_head: dict[str, list[str]] = {}
+        for word in self.words:
+            if len(word) >= MIN_PREFIX:
+                by_head.setdefault(word[:MIN_PREFIX], []).append(word)
+        self._by_head = by_head
+
+    def matching(self, term: str) -> set[str]:
+        """The words `w` of the vocabulary with `term_present(term, {w})`."""
+        found = {term} if term in self.words else set()
+        if _by_prefix(term):
+            found.update(
+                word
+                for word in self._by_head.get(term[:MIN_PREFIX], ())
+                if word.startswith(term) or term.startswith(word)
+            )
+        return found
 
 
 def term_present(term: str, words: Set[str]) -> bool:
@@ -304,8 +328,8 @@ def term_present(term: str, words: Set[str]) -> bool:
 
 def _by_prefix(term: str) -> bool:
     """Whether a term may be found by prefix (a word, not a number, of 4 letters or more)."""
-    return len(term) >= 4 and not term.isdigit()
+    return len(term) >= MIN_PREFIX and not term.isdigit()
 
 
 def _prefix_match(term: str, word: str) -> bool:
-    return len(word) >= 4 and (word.startswith(term) or term.startswith(word))
+    return len(word) >= MIN_PREFIX and (word.startswith(term) or term.startswith(word))

@@ -142,9 +142,14 @@ def find_country(text: str) -> str | None:
     return None
 
 
+_ANY_COUNTRY_ANY_CASE = re.compile(
+    "|".join(f"(?:{pattern.pattern})" for _, pattern in _COUNTRY_RES), re.IGNORECASE
+)
+
+
 def is_country_name(word: str) -> bool:
     """Whether `word` itself names a country (not a city), in any case form."""
-    return any(pattern.fullmatch(word) for _, pattern in _COUNTRY_ANY_CASE)
+    return _ANY_COUNTRY_ANY_CASE.fullmatch(word) is not None
 
 
 def places_in(text: str, start: int, end: int) -> list[tuple[int, str, str | None]]:

@@ -3,7 +3,10 @@ words) for the next question that retrieves it: the same evidence, no tokenizing
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+
+import numpy as np
 
 from assistant.answering.factory import build_assistant
 from assistant.resources import open_resources
@@ -94,3 +97,55 @@ def test_a_sentence_repeated_across_documents_is_embedded_once_and_kept_for_each
         assert (again == expected[:3]).all()
     finally:
         store.close()
+
+
+class CountingStore(SentenceStore):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.reads: list[int] = []
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        self.reads.append(len(keys))
+        return super().get_many(keys)
+
+
+def test_chunks_prepared_ahead_are_not_read_again_and_score_the_same(tmp_path: Path):
+    """What a search prepares while it waits (sentences, kept vectors) is what selecting then
+    uses: the same evidence, no chunk tokenized and no vector read twice; a preparation told
+    to stop at once prepares nothing."""
+    embedder = FakeEmbedder()
+    settings = make_settings(tmp_path / "var")
+    resources = open_resources(settings, embedder=embedder)
+    try:
+        IngestService(
+            settings, resources.facts, resources.vectors, resources.lexical, embedder
+        ).ingest([SAMPLE_DIR], "public")
+        searcher = build_assistant(resources).searcher
+        question = QUESTIONS[0]
+        vector = searcher.query_vector(question, "en")
+        hits = searcher.search(question, "public", query_vector=vector)
+        chunks = [hit.chunk for hit in hits]
+        store = CountingStore(tmp_path / "sentences.sqlite3")
+        EvidenceSelector(
+            embedder, BilingualTokenizer(), cache=SentenceVectorCache(store=store)
+        ).select(
+            question, vector, hits, analyse(question)
+        )  # the store now keeps every sentence vector of these chunks
+        plain = EvidenceSelector(
+            embedder, BilingualTokenizer(), cache=SentenceVectorCache(store=store)
+        ).select(question, vector, hits, analyse(question))
+
+        tokenizer = CountingTokenizer()
+        selector = EvidenceSelector(embedder, tokenizer, cache=SentenceVectorCache(store=store))
+        selector.prepare(chunks, lambda: True)
+        assert tokenizer.texts == 0
+        store.reads.clear()
+        selector.prepare(chunks, lambda: False)
+        prepared = tokenizer.texts
+        assert prepared > 0 and len(store.reads) == 1
+        evidence = selector.select(question, vector, hits, analyse(question))
+        assert tokenizer.texts - prepared == 1  # the question alone
+        assert len(store.reads) == 1  # every vector was in memory
+        assert evidence == plain and evidence
+    finally:
+        resources.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from assistant.retrieval.hybrid import HybridSearcher
 from assistant.settings import EmbeddingsSettings
 from ingest.sync import IngestService
 from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
-from vectorstore.records import Visibility
+from vectorstore.records import ChunkRecord, Visibility
 
 QUESTION = "Which agreements were signed with the World Health Organization?"
 
@@ -187,3 +188,47 @@ def test_the_query_threads_work_in_a_forked_child():
         pytest.fail("the forked child's query never ran")
     assert child.exitcode == 0
     assert result.get(timeout=5) == child.pid
+
+
+def test_the_lexical_best_are_prepared_while_the_vector_query_runs(tmp_path: Path):
+    """The caller's preparation gets the lexical leg's best chunks while the vector query is
+    still running, is told to stop once it has finished, and changes no result."""
+    embedder = FakeEmbedder()
+    resources = _indexed(tmp_path, embedder)
+    try:
+        searcher = _searcher(resources)
+        plain = searcher.search(QUESTION, "public", k=5)
+        query = resources.vectors.query
+        finished = threading.Event()
+
+        def slow_query(
+            visibility: Visibility, vector: np.ndarray, k: int
+        ) -> list[tuple[str, float]]:
+            try:
+                threading.Event().wait(0.3)
+                return query(visibility, vector, k)
+            finally:
+                finished.set()
+
+        resources.vectors.query = slow_query  # type: ignore[method-assign]
+        prepared: list[str] = []
+        stopped_after_query: list[bool] = []
+
+        def prepare(chunks: list[ChunkRecord], stop: Callable[[], bool]) -> None:
+            prepared.extend(chunk.chunk_id for chunk in chunks)
+            assert not stop() and not finished.is_set()  # the vector query still runs
+            for _ in range(2000):  # at most 20 s
+                if stop():
+                    break
+                threading.Event().wait(0.01)
+            stopped_after_query.append(stop() and finished.is_set())
+
+        hits = searcher.search(QUESTION, "public", k=5, prepare=prepare)
+        assert stopped_after_query == [True]
+        lexical = searcher.lexical_index("public").search(QUESTION, 30)
+        assert prepared == [chunk_id for chunk_id, _ in lexical[:5]]
+        assert [(h.chunk, h.score, h.dense_rank, h.lexical_rank) for h in hits] == [
+            (h.chunk, h.score, h.dense_rank, h.lexical_rank) for h in plain
+        ]
+    finally:
+        resources.close()
