@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -11,10 +14,12 @@ from assistant.settings import EmbeddingsSettings
 from vectorstore.embeddings import (
     SPIN_ROUNDS,
     EmbeddingModelError,
+    ModelThread,
     SentenceTransformerEmbedder,
     configure_offline,
     default_prefixes,
     model_key,
+    model_thread,
     passages_in_bfloat16,
     resolve_model_path,
 )
@@ -182,3 +187,65 @@ def test_a_fused_embedder_says_in_which_arithmetic_each_part_embeds_passages():
     minilm.passage_dtype = "bfloat16"  # type: ignore[attr-defined]
     fused = CompositeEmbedder([minilm, use], [False, True])
     assert fused.passage_dtype == "bfloat16+float32"  # a part without the field: float32
+
+
+def test_the_model_thread_runs_all_work_on_one_thread_whoever_asks():
+    """Work asked from many threads runs on one thread, one piece at a time; work it asks for
+    itself runs at once (no deadlock); an error reaches the caller."""
+    worker = ModelThread()
+    ran_on: list[int] = []
+    running = threading.Semaphore(1)
+
+    def work(n: int) -> int:
+        assert running.acquire(blocking=False), "two pieces of work at once"
+        try:
+            ran_on.append(threading.get_ident())
+            threading.Event().wait(0.002)
+            return n * 2
+        finally:
+            running.release()
+
+    with ThreadPoolExecutor(8) as callers:
+        results = list(callers.map(lambda n: worker.run(work, n), range(40)))
+    assert results == [n * 2 for n in range(40)]
+    assert len(set(ran_on)) == 1 and ran_on[0] != threading.get_ident()
+    assert worker.run(lambda: worker.run(work, 5)) == 10  # from the model thread itself
+    with pytest.raises(ZeroDivisionError):
+        worker.run(lambda: 1 // 0)
+
+
+def _child_embeds(result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    result.put(model_thread.run(os.getpid))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_the_model_thread_works_in_a_forked_child():
+    assert model_thread.run(os.getpid) == os.getpid()
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    child = context.Process(target=_child_embeds, args=(result,))
+    child.start()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child's model thread never ran")
+    assert child.exitcode == 0 and result.get(timeout=5) == child.pid
+
+
+@pytest.mark.integration
+def test_every_forward_pass_of_the_real_model_runs_on_the_model_thread():
+    """Questions asked from request threads (a server's pool) are embedded on one thread, as
+    from the main thread, with the same vectors."""
+    embedder = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled"))
+    passes: list[str] = []
+    embedder._model.register_forward_pre_hook(
+        lambda *_: passes.append(threading.current_thread().name)
+    )
+    questions = [f"Which agreements end in {year}?" for year in range(2026, 2034)]
+    alone = [embedder.encode_query(q) for q in questions]
+    with ThreadPoolExecutor(4) as callers:
+        asked = list(callers.map(embedder.encode_query, questions))
+    embedder.encode_passages(["The agreement ends in 2029.", "Contact: the rector's office."])
+    assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(alone, asked, strict=True))
+    assert len(passes) == 2 * len(questions) + 1
+    assert {name.split("_")[0] for name in passes} == {"model"}
