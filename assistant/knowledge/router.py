@@ -9,7 +9,7 @@ from typing import Literal
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.periods import Period, find_period
-from assistant.retrieval.question_analysis import name_terms
+from assistant.retrieval.question_analysis import match_forms, name_terms
 from ingest.facts.places import is_country_name
 
 Intent = Literal["expiring", "signed", "count", "country", "contacts"]
@@ -62,8 +62,8 @@ def route(question: str, today: date) -> StructuredQuery | None:
 def partner_terms(question: str) -> tuple[str, ...]:
     """The words a partner's name must hold for the question to be about it: the words of the
     names it gives (`name_terms`: the kind of organisation and its field count), but countries,
-    months and the kind of document."""
-    return tuple(
+    months and the kind of document; Russian ones by their stems (`match_form`)."""
+    return match_forms(
         word
         for word in name_terms(question)
         if not is_country_name(word)

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 from typing import Literal
 
+import Stemmer
+
 AnswerType = Literal["person", "date", "count", "money", "email", "phone"]
 
 _TYPE_PATTERNS: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
@@ -109,15 +111,39 @@ class QuestionProfile:
 
 
 def analyse(question: str) -> QuestionProfile:
-    """Profile a question in English or Russian."""
+    """Profile a question in English or Russian (its Russian terms by their stems, see
+    `match_form`)."""
     answer_type: AnswerType | None = None
     for kind, pattern in _TYPE_PATTERNS:
         if pattern.search(question):
             answer_type = kind
             break
     return QuestionProfile(
-        answer_type, focus_terms(question), focus_names(question), name_terms(question)
+        answer_type,
+        match_forms(focus_terms(question)),
+        match_forms(focus_names(question)),
+        match_forms(name_terms(question)),
     )
+
+
+_RUSSIAN_STEMMER = Stemmer.Stemmer("russian")
+_CYRILLIC_LETTER = re.compile(r"[а-яё]")
+
+
+def match_form(term: str) -> str:
+    """The form a lower-cased term is looked for by: a Russian word by its stem, since its
+    ending changes with its case ("с Восточным университетом" asks about the "Восточный
+    университет"; found as a prefix, the stem finds every form), other words as they are."""
+    if len(term) > MIN_PREFIX and _CYRILLIC_LETTER.search(term):
+        stem = _RUSSIAN_STEMMER.stemWord(term)
+        if len(stem) >= MIN_PREFIX:
+            return str(stem)
+    return term
+
+
+def match_forms(terms: Iterable[str]) -> tuple[str, ...]:
+    """`match_form` of each term, without repeats."""
+    return tuple(dict.fromkeys(match_form(term) for term in terms))
 
 
 def focus_names(question: str) -> tuple[str, ...]:

@@ -358,3 +358,14 @@ def test_terms_present_agrees_with_term_present_for_every_pair(terms, sets):
 
     found = terms_present(terms, sets)
     assert found == {term: [term_present(term, words) for words in sets] for term in terms}
+
+
+def test_russian_names_are_looked_for_in_every_case_and_english_ones_as_they_are():
+    from assistant.retrieval.question_analysis import analyse, term_present
+
+    profile = analyse("Когда истекает соглашение с Восточным университетом (Анкара)?")
+    for term, document_word in (("восточн", "восточный"), ("анкар", "анкаре")):
+        assert term in profile.focus and term_present(term, {document_word})
+    assert analyse("Кто подписал соглашение с ВОЗ?").focus == ("воз",)  # an acronym as it is
+    english = analyse("When does the agreement with the Havana Institute expire?")
+    assert english.focus == ("havana",) and english.full_names == ("havana", "institute")

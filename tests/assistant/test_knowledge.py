@@ -424,3 +424,33 @@ def test_a_mention_placed_by_its_name_is_not_merged_with_a_namesake_elsewhere():
     merged = merge_agreements([row, astana, unplaced])
     groups = sorted(sorted(item.doc_id for item in (m.primary, *m.others)) for m in merged)
     assert groups == [["d0", "d2"], ["d1"]]
+
+
+def test_a_partner_named_in_another_russian_case_is_found(tmp_path):
+    """A Russian question names the partner in the case its grammar asks for ("с Восточным
+    университетом … (Анкара)"); the facts have it as the document does ("Восточный
+    университет … (Анкара)"). It is the same partner; a sibling in the same city is not."""
+    text = (
+        "Партнёр: Восточный университет реабилитационной медицины (Анкара); до 2027-01-15\n"
+        "Партнёр: Государственный фонд авиационной медицины (Анкара); до 2026-12-20\n"
+    )
+    db = FactsDB(tmp_path / "f.sqlite3")
+    with db.transaction() as conn:
+        document = DocumentRecord("reg", "reg.csv", "reg", "csv", "ru", "public", text, "h")
+        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
+        agreements = [
+            AgreementFact(name, *_line(text, name), ends_on=end, ends_precision="day")
+            for name, end in (
+                ("Восточный университет реабилитационной медицины (Анкара)", date(2027, 1, 15)),
+                ("Государственный фонд авиационной медицины (Анкара)", date(2026, 12, 20)),
+            )
+        ]
+        replace_facts(conn, "reg", "public", ExtractedFacts(agreements))
+    routed = route(
+        "Когда истекает соглашение с Восточным университетом реабилитационной медицины (Анкара)?",
+        TODAY,
+    )
+    assert routed is not None and routed.intent == "expiring"
+    answer = KnowledgeAnswerer(db, lambda: TODAY).answer(routed, "ru", "public")
+    assert answer is not None and answer.found
+    assert "15.01.2027" in answer.answer and "авиационной" not in answer.answer
