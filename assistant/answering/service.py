@@ -20,9 +20,10 @@ from assistant.knowledge.router import route
 from assistant.retrieval.audience import Audience, visibilities_for
 from assistant.retrieval.evidence import EvidenceSelector
 from assistant.retrieval.hybrid import HybridSearcher
-from assistant.retrieval.question_analysis import analyse
+from assistant.retrieval.question_analysis import QuestionProfile, analyse
 from ingest.language import detect_language
 from vectorstore.facts_db import FactsDB
+from vectorstore.records import ChunkRecord
 
 logger = logging.getLogger(__name__)
 
@@ -214,10 +215,16 @@ class AssistantService:
             yield from (Delta(piece) for piece in text_pieces(structured.answer))
             return structured.answer, structured.citations, structured.found, structured.mode
         vector = self.searcher.query_vector(query, language)
-        hits = self.searcher.search(
-            query, audience, k=8, query_vector=vector, prepare=self._selector.prepare
-        )
-        profile = analyse(question)  # what this question asks; the history only helps retrieval
+        # What this question asks (the history only helps retrieval): worked out, with the
+        # lexical leg's best chunks, while the search waits for its vector query.
+        profiles: list[QuestionProfile] = []
+
+        def prepare(chunks: list[ChunkRecord], stop: Callable[[], bool]) -> None:
+            profiles.append(analyse(question))
+            self._selector.prepare(chunks, stop)
+
+        hits = self.searcher.search(query, audience, k=8, query_vector=vector, prepare=prepare)
+        profile = profiles[0] if profiles else analyse(question)
         evidence = self._selector.select(query, vector, hits, profile)
         if cancelled():
             return None
