@@ -159,3 +159,23 @@ def test_factory_passes_the_configured_prefixes_to_use():
         prefixed.encode_query(EN_QUESTION), plain.encode_query("query: " + EN_QUESTION), atol=1e-5
     )
     assert not np.allclose(prefixed.encode_query(EN_QUESTION), plain.encode_query(EN_QUESTION))
+
+
+def test_a_question_uses_one_blas_thread_and_passages_the_configured_ones():
+    """One short text gains nothing from more threads, whose waiting would take the other
+    core from torch's; passages keep the configured number. The vectors do not depend on it."""
+    embedder = UniversalSentenceEncoderEmbedder(threads=2)
+    backend = embedder._use._backend
+    limits: list[int] = []
+    encode = backend.encode
+
+    def recording(texts: list[str]) -> np.ndarray:
+        limits.append(backend.threads)
+        return np.asarray(encode(texts))
+
+    backend.encode = recording
+    question = "Which agreements expire this year?"
+    asked = embedder.encode_query(question)
+    embedded = embedder.encode_passages([question, "The agreement ends in 2029."])
+    assert limits == [1, 2]
+    assert np.allclose(asked, embedded[0], atol=1e-5)
