@@ -249,3 +249,28 @@ def test_every_forward_pass_of_the_real_model_runs_on_the_model_thread():
     assert all(np.allclose(a, b, atol=1e-6) for a, b in zip(alone, asked, strict=True))
     assert len(passes) == 2 * len(questions) + 1
     assert {name.split("_")[0] for name in passes} == {"model"}
+
+
+@pytest.mark.integration
+def test_a_question_asked_during_a_long_embedding_waits_for_one_batch_only():
+    """An ingest's passages go to the model thread batch by batch, so a question asked
+    meanwhile (an upload while visitors ask) is embedded after the batch in progress, not
+    after the whole call."""
+    embedder = SentenceTransformerEmbedder(EmbeddingsSettings(model="bundled", batch_size=2))
+    passes: list[int] = []
+    first_batch = threading.Event()
+
+    def record(_module: object, args: tuple[dict[str, object], ...]) -> None:
+        passes.append(len(args[0]["input_ids"]))  # type: ignore[arg-type]
+        first_batch.set()
+
+    embedder._model.register_forward_pre_hook(record)
+    texts = [f"The agreement number {n} ends in {2026 + n % 8}." for n in range(40)]
+    with ThreadPoolExecutor(1) as ingest:
+        embedded = ingest.submit(embedder.encode_passages, texts)
+        assert first_batch.wait(60)
+        embedder.encode_query("Which agreements end in 2029?")
+        vectors = embedded.result(timeout=120)
+    assert vectors.shape == (40, 384)
+    assert len(passes) == 21 and passes.count(1) == 1  # 20 batches of two, one question
+    assert passes.index(1) <= 2  # after the batch in progress (or the one just queued)
