@@ -52,6 +52,7 @@ def open_resources(
         embedder = build_embedder(settings.embeddings)
     key = embedder.key if embedder is not None else model_key(settings.embeddings.model)
     facts = FactsDB(settings.facts_db_path)
+    facts.checkpoint()  # a log an ingest left behind would slow every read (never waits)
     try:
         embedded = None if settings.chroma.host else settings.chroma_path
         vectors = ChunkVectors(open_chroma_client(settings), key, embedded)

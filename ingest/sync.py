@@ -157,6 +157,7 @@ class IngestService:
             ]
             stale = self._commit(prepared, removed, found.roots, visibility, report)
             self._clean_up(stale, crashed_before, report)
+            self._facts.checkpoint(wait=True)  # questions then read the file, not the log
         progress.close()
         report.seconds = time.monotonic() - started
         return report
@@ -174,6 +175,7 @@ class IngestService:
             removed = [state for path, state in known.items() if path in wanted]
             stale = self._commit([], removed, [], "public", report)
             self._clean_up(stale, crashed_before, report)
+            self._facts.checkpoint(wait=True)
         report.seconds = time.monotonic() - started
         return report
 

@@ -325,3 +325,17 @@ def test_a_lexical_index_of_the_older_layout_is_served_and_rewritten_by_the_next
     assert rewritten != generation and resources.lexical.current("public", rewritten)
     assert resources.lexical.load("public", rewritten).search("Minsk agreement", 5) == expected
     assert_indexes_agree(resources)
+
+
+def test_an_ingest_leaves_its_writes_in_the_database_file_not_the_log(resources, corpus):
+    """Questions read the facts database by page; pages found only in the log are slower to
+    read, and a serving process never copies them itself."""
+    import sqlite3
+
+    path = resources.settings.facts_db_path
+    reader = sqlite3.connect(path)  # a serving process, open throughout
+    reader.execute("SELECT COUNT(*) FROM chunks").fetchone()
+    ingest(resources, corpus)
+    assert Path(f"{path}-wal").stat().st_size == 0
+    assert reader.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] > 3
+    reader.close()

@@ -52,3 +52,25 @@ def test_a_visibilitys_chunk_ids_in_document_order_come_from_an_index_alone(tmp_
     with db.transaction() as conn:
         assert FactsDB.lexical_order(conn, "public") == []
     db.close()
+
+
+def test_a_checkpoint_copies_the_log_into_the_file_while_another_process_reads(tmp_path):
+    """A reader looks every page up in the log first; a process that only reads never copies
+    it. The log is copied even while another connection stays open, and emptied on request."""
+    import sqlite3
+
+    path = tmp_path / "f.sqlite3"
+    db = FactsDB(path)
+    reader = sqlite3.connect(path)  # a serving process that keeps its connection
+    reader.execute("SELECT COUNT(*) FROM meta").fetchone()
+    with db.transaction() as conn:
+        for n in range(2000):
+            FactsDB.set_meta(conn, f"key-{n}", "x" * 200)
+    wal = tmp_path / "f.sqlite3-wal"
+    before = path.stat().st_size
+    assert wal.stat().st_size > before  # what was written is in the log only
+    assert db.checkpoint()
+    assert path.stat().st_size > before + 2000 * 200  # now in the file
+    assert db.checkpoint(wait=True) and wal.stat().st_size == 0
+    assert reader.execute("SELECT COUNT(*) FROM meta").fetchone()[0] >= 2000
+    reader.close()
