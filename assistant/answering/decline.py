@@ -68,7 +68,14 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
     words: set[str] = set()
     capitalised: set[str] = set()  # names are compared across scripts with these only
     for item in evidence:
-        for text in (item.text, item.chunk.section, item.chunk.title):
+        if item.words:  # worked out with the chunk's sentences (with the heading's words)
+            words |= item.words
+            capitalised |= item.capitalised
+        else:
+            lower, upper = _words_of(item.text)
+            words |= lower
+            capitalised |= upper
+        for text in (item.chunk.section, item.chunk.title):
             lower, upper = _words_of(text)
             words |= lower
             capitalised |= upper

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +59,10 @@ class Evidence:
     chunk_rank: int
     focus_ok: bool = True  # the sentence's window holds one of the question's focus terms
     focus_full: bool = True  # ... holds every one of them (the thing asked about, not a sibling)
+    # The sentence's lower-cased words (with its heading's), and those written with a capital:
+    # what the decline check reads, worked out once per chunk (empty: not worked out).
+    words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    capitalised: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
 
 class SentenceVectorCache:
@@ -215,7 +219,8 @@ class EvidenceSelector:
                 Evidence(
                     candidate.chunk, candidate.start, candidate.end, candidate.text,
                     float(similarities[index]), overlaps[index], topical[index], context,
-                    typed, score, candidate.rank, focus_ok, focus_full,
+                    typed, score, candidate.rank, focus_ok, focus_full, words[index],
+                    found[index][1].capitalised,
                 )
             )  # fmt: skip
         evidence.sort(key=lambda item: -item.score)
@@ -252,7 +257,7 @@ class EvidenceSelector:
                     c.paragraph,
                     sentence_key(chunk.doc_id, c.start, c.end, c.text),
                     frozenset(self._tokenizer.tokenize(f"{c.text} {c.heading}")),
-                    frozenset(_words(f"{c.text} {c.heading}")),
+                    *_words(f"{c.text} {c.heading}"),
                 )
                 for c in chunk_candidates(chunk, 0)
             )
@@ -337,6 +342,7 @@ class _Sentence:
     key: str
     tokens: frozenset[str]
     words: frozenset[str]
+    capitalised: frozenset[str]
 
 
 def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
@@ -366,8 +372,13 @@ _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
 
 
-def _words(text: str) -> set[str]:
-    return {word.lower() for word in _WORD.findall(text)}
+def _words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The lower-cased words of `text`, and those of them written with a capital."""
+    found = _WORD.findall(text)
+    return (
+        frozenset(word.lower() for word in found),
+        frozenset(word.lower() for word in found if word[:1].isupper()),
+    )
 
 
 def _same_script(term: str, language: str) -> bool:

@@ -149,3 +149,41 @@ def test_chunks_prepared_ahead_are_not_read_again_and_score_the_same(tmp_path: P
         assert evidence == plain and evidence
     finally:
         resources.close()
+
+
+def test_the_decline_check_reads_the_words_kept_with_the_sentences_as_it_would_the_text(
+    tmp_path: Path,
+):
+    """The evidence carries each sentence's words, worked out once per chunk; the decline
+    check decides from them exactly as from the text itself."""
+    from dataclasses import replace
+
+    from assistant.answering.decline import focus_covered
+
+    embedder = FakeEmbedder()
+    settings = make_settings(tmp_path / "var")
+    resources = open_resources(settings, embedder=embedder)
+    try:
+        resources.ingest_service().ingest([SAMPLE_DIR], "public")
+        assistant = build_assistant(resources)
+        searcher = assistant.searcher
+        selector = EvidenceSelector(embedder, BilingualTokenizer())
+        decided = []
+        for question in (
+            *QUESTIONS,
+            "Кто подписал соглашение с ВОЗ?",
+            "When does the agreement with the Quokkaville Institute expire?",
+            "Which agreements did the Brazil office sign in 2017?",
+        ):
+            vector = searcher.query_vector(question, "en")
+            profile = analyse(question)
+            evidence = selector.select(
+                question, vector, searcher.search(question, "public", query_vector=vector), profile
+            )
+            assert evidence and all(item.words for item in evidence)
+            bare = [replace(item, words=frozenset(), capitalised=frozenset()) for item in evidence]
+            decided.append(focus_covered(profile, evidence))
+            assert decided[-1] == focus_covered(profile, bare)
+        assert True in decided and False in decided  # both outcomes were compared
+    finally:
+        resources.close()
