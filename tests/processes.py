@@ -3,9 +3,11 @@ stopped by its own pid, never by name."""
 
 from __future__ import annotations
 
+import multiprocessing
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -37,3 +39,20 @@ class LoggedProcess:
             code = -9
         self._log.close()
         return code, time.monotonic() - started
+
+
+def run_in_forked_child(work: Callable[[], object], timeout_s: float = 60.0) -> tuple[int, object]:
+    """(the child's pid, what `work()` returned in it) for a child forked now; the test fails
+    when the child does not finish or fails."""
+    context = multiprocessing.get_context("fork")
+    result = context.Queue()
+    child = context.Process(target=lambda: result.put(work()))
+    child.start()
+    child.join(timeout=timeout_s)
+    if child.is_alive():
+        child.kill()
+        child.join()
+        raise AssertionError("the forked child never finished its work")
+    assert child.exitcode == 0
+    assert child.pid is not None
+    return child.pid, result.get(timeout=5)

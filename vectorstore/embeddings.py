@@ -14,7 +14,6 @@ import os
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -22,6 +21,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.settings import BUNDLED_MODEL, EmbeddingsSettings
+from vectorstore.threads import LazyPool
 
 logger = logging.getLogger(__name__)
 
@@ -147,33 +147,25 @@ class ModelThread:
     threads, 7.7 ms from one thread and 8.0 ms from the main thread alone."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._thread = LazyPool(1, "model")
         self._ident: int | None = None
+        os.register_at_fork(after_in_child=self._forget_ident)
 
     def run(self, work: Callable[..., _T], *args: Any) -> _T:
         """`work(*args)`, run on the model thread (at once when called from it)."""
         if threading.get_ident() == self._ident:
             return work(*args)
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="model")
-            pool = self._pool
-        return pool.submit(self._on_thread, work, args).result()
+        return self._thread.pool().submit(self._on_thread, work, args).result()
 
     def _on_thread(self, work: Callable[..., _T], args: tuple[Any, ...]) -> _T:
         self._ident = threading.get_ident()
         return work(*args)
 
-    def forget(self) -> None:
-        """In a forked child the parent's thread does not exist: make a new one when needed."""
-        self._lock = threading.Lock()
-        self._pool = None
-        self._ident = None
+    def _forget_ident(self) -> None:
+        self._ident = None  # a forked child makes its own model thread (see `LazyPool`)
 
 
 model_thread = ModelThread()
-os.register_at_fork(after_in_child=model_thread.forget)
 
 
 class SentenceTransformerEmbedder(Embeddings):

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.answering.models import Language
-from assistant.retrieval.evidence import Evidence
+from assistant.retrieval.evidence import Evidence, text_words
 from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
@@ -25,7 +25,6 @@ from assistant.retrieval.question_analysis import (
     name_present_across_scripts,
 )
 
-_WORD = re.compile(r"[\w-]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
 _LATIN = re.compile(r"[a-z]", re.I)
 
@@ -98,15 +97,8 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=8192)
-def _words_of(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """A text's lower-cased words, and those of them written with a capital (the sentences,
-    sections and titles of the best chunks come back question after question)."""
-    found = _WORD.findall(text)
-    return (
-        frozenset(word.lower() for word in found),
-        frozenset(word.lower() for word in found if word[:1].isupper()),
-    )
+# The sentences, sections and titles of the best chunks come back question after question.
+_words_of = functools.lru_cache(maxsize=8192)(text_words)
 
 
 # Per embedding model: their similarity scales differ.

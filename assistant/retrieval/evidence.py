@@ -257,7 +257,7 @@ class EvidenceSelector:
                     c.paragraph,
                     sentence_key(chunk.doc_id, c.start, c.end, c.text),
                     frozenset(self._tokenizer.tokenize(f"{c.text} {c.heading}")),
-                    *_words(f"{c.text} {c.heading}"),
+                    *text_words(f"{c.text} {c.heading}"),
                 )
                 for c in chunk_candidates(chunk, 0)
             )
@@ -372,7 +372,7 @@ _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
 
 
-def _words(text: str) -> tuple[frozenset[str], frozenset[str]]:
+def text_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """The lower-cased words of `text`, and those of them written with a capital."""
     found = _WORD.findall(text)
     return (

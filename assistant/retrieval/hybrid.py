@@ -8,10 +8,8 @@ back (vectors left behind by an interrupted ingest never do).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,37 +23,15 @@ from vectorstore.embeddings import Embedder
 from vectorstore.facts_db import FactsDB
 from vectorstore.lexical import LexicalFormatError, LexicalIndex, LexicalStore
 from vectorstore.records import ChunkRecord, Visibility
+from vectorstore.threads import LazyPool
 
 logger = logging.getLogger(__name__)
 
 
-class _DenseThreads:
-    """The process's threads for vector queries, made at first use.
-
-    A Chroma query costs about a millisecond whatever the collection's size, most of it
-    outside the GIL: a staff search's two collections are asked at once, and a visitor's one
-    while the lexical index is searched."""
-
-    size = 4
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
-
-    def pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="dense-query")
-            return self._pool
-
-    def forget(self) -> None:
-        """In a forked child the parent's threads do not exist: make new ones when needed."""
-        self._lock = threading.Lock()
-        self._pool = None
-
-
-_dense_threads = _DenseThreads()
-os.register_at_fork(after_in_child=_dense_threads.forget)
+# The process's threads for vector queries. A Chroma query costs about a millisecond whatever
+# the collection's size, most of it outside the GIL: a staff search's two collections are asked
+# at once, and a visitor's one while the lexical index is searched.
+_dense_threads = LazyPool(4, "dense-query")
 
 
 # What a search's caller does with chunks while the vector query runs: (chunks, whether to

@@ -3,7 +3,6 @@ the collections a search needs are asked at once."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from assistant.retrieval.hybrid import HybridSearcher
 from assistant.settings import EmbeddingsSettings
 from ingest.sync import IngestService
 from tests.conftest import SAMPLE_DIR, FakeEmbedder, make_settings
+from tests.processes import run_in_forked_child
 from vectorstore.records import ChunkRecord, Visibility
 
 QUESTION = "Which agreements were signed with the World Health Organization?"
@@ -169,25 +169,15 @@ def test_a_staff_search_asks_both_collections_at_once_and_finds_both(tmp_path: P
         resources.close()
 
 
-def _child_uses_the_pool(result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    result.put(hybrid._dense_threads.pool().submit(os.getpid).result(timeout=20))
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
 def test_the_query_threads_work_in_a_forked_child():
     """A child forked after the parent made its query threads gets threads of its own (the
     parent's do not exist in it; without new ones its searches would wait forever)."""
     assert hybrid._dense_threads.pool().submit(os.getpid).result(timeout=20) == os.getpid()
-    context = multiprocessing.get_context("fork")
-    result = context.Queue()
-    child = context.Process(target=_child_uses_the_pool, args=(result,))
-    child.start()
-    child.join(timeout=60)
-    if child.is_alive():
-        child.kill()
-        pytest.fail("the forked child's query never ran")
-    assert child.exitcode == 0
-    assert result.get(timeout=5) == child.pid
+    pid, seen = run_in_forked_child(
+        lambda: hybrid._dense_threads.pool().submit(os.getpid).result(timeout=20)
+    )
+    assert seen == pid
 
 
 def test_the_lexical_best_are_prepared_while_the_vector_query_runs(tmp_path: Path):

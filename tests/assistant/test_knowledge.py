@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,21 @@ INTERNAL = "Partner: Zanzibar Polytechnic; Country: Tanzania; Expires: 2026-12-2
 def _line(text: str, needle: str) -> tuple[int, int]:
     start = text.index(needle)
     return start, text.index("\n", start)
+
+
+def _registry(path: Path, language: str, text: str, ends: dict[str, date]) -> FactsDB:
+    """A facts database holding one public registry `text` whose line for each partner in
+    `ends` states that partner's end date."""
+    db = FactsDB(path)
+    with db.transaction() as conn:
+        document = DocumentRecord("reg", "reg.csv", "reg", "csv", language, "public", text, "h")
+        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
+        agreements = [
+            AgreementFact(name, *_line(text, name), ends_on=end, ends_precision="day")
+            for name, end in ends.items()
+        ]
+        replace_facts(conn, "reg", "public", ExtractedFacts(agreements))
+    return db
 
 
 @pytest.fixture
@@ -244,19 +260,16 @@ def test_a_named_partner_is_not_answered_with_a_sibling_of_a_similar_name(tmp_pa
         "Partner: Federal University of Occupational Health (Leipzig); Expires: 2028-12-04\n"
         "Partner: Eastern Academy of Oncology (Astana); Expires: 2029-08-25\n"
     )
-    db = FactsDB(tmp_path / "f.sqlite3")
-    with db.transaction() as conn:
-        document = DocumentRecord("reg", "reg.csv", "reg", "csv", "en", "public", text, "h")
-        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
-        agreements = [
-            AgreementFact(name, *_line(text, name), ends_on=end, ends_precision="day")
-            for name, end in (
-                ("Federal Research Centre of Materials Science (Leipzig)", date(2026, 12, 1)),
-                ("Federal University of Occupational Health (Leipzig)", date(2028, 12, 4)),
-                ("Eastern Academy of Oncology (Astana)", date(2029, 8, 25)),
-            )
-        ]
-        replace_facts(conn, "reg", "public", ExtractedFacts(agreements))
+    db = _registry(
+        tmp_path / "f.sqlite3",
+        "en",
+        text,
+        {
+            "Federal Research Centre of Materials Science (Leipzig)": date(2026, 12, 1),
+            "Federal University of Occupational Health (Leipzig)": date(2028, 12, 4),
+            "Eastern Academy of Oncology (Astana)": date(2029, 8, 25),
+        },
+    )
     answerer = KnowledgeAnswerer(db, lambda: TODAY)
 
     def ask(question: str) -> Any:
@@ -434,18 +447,15 @@ def test_a_partner_named_in_another_russian_case_is_found(tmp_path):
         "Партнёр: Восточный университет реабилитационной медицины (Анкара); до 2027-01-15\n"
         "Партнёр: Государственный фонд авиационной медицины (Анкара); до 2026-12-20\n"
     )
-    db = FactsDB(tmp_path / "f.sqlite3")
-    with db.transaction() as conn:
-        document = DocumentRecord("reg", "reg.csv", "reg", "csv", "ru", "public", text, "h")
-        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
-        agreements = [
-            AgreementFact(name, *_line(text, name), ends_on=end, ends_precision="day")
-            for name, end in (
-                ("Восточный университет реабилитационной медицины (Анкара)", date(2027, 1, 15)),
-                ("Государственный фонд авиационной медицины (Анкара)", date(2026, 12, 20)),
-            )
-        ]
-        replace_facts(conn, "reg", "public", ExtractedFacts(agreements))
+    db = _registry(
+        tmp_path / "f.sqlite3",
+        "ru",
+        text,
+        {
+            "Восточный университет реабилитационной медицины (Анкара)": date(2027, 1, 15),
+            "Государственный фонд авиационной медицины (Анкара)": date(2026, 12, 20),
+        },
+    )
     routed = route(
         "Когда истекает соглашение с Восточным университетом реабилитационной медицины (Анкара)?",
         TODAY,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 from assistant.settings import EmbeddingsSettings
+from tests.processes import run_in_forked_child
 from vectorstore.embeddings import (
     SPIN_ROUNDS,
     EmbeddingModelError,
@@ -214,22 +214,11 @@ def test_the_model_thread_runs_all_work_on_one_thread_whoever_asks():
         worker.run(lambda: 1 // 0)
 
 
-def _child_embeds(result: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    result.put(model_thread.run(os.getpid))
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
 def test_the_model_thread_works_in_a_forked_child():
     assert model_thread.run(os.getpid) == os.getpid()
-    context = multiprocessing.get_context("fork")
-    result = context.Queue()
-    child = context.Process(target=_child_embeds, args=(result,))
-    child.start()
-    child.join(timeout=60)
-    if child.is_alive():
-        child.kill()
-        pytest.fail("the forked child's model thread never ran")
-    assert child.exitcode == 0 and result.get(timeout=5) == child.pid
+    pid, seen = run_in_forked_child(lambda: model_thread.run(os.getpid))
+    assert seen == pid
 
 
 @pytest.mark.integration
