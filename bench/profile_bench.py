@@ -7,8 +7,9 @@ benchmark), first unprofiled: the p50 of the whole ask and of the question's emb
 second fresh assistant answers them under pyinstrument, and again the structured agreement
 questions; then fresh ones answer them with their vectors already computed, so that the tree
 is our part alone (in rounds, each assistant new to the questions, until a second is sampled:
-a step of a tenth of a millisecond would otherwise go unseen). pyinstrument hooks every Python call, which slows the model's many small calls
-most: its trees show where our part goes, not the model's share. Each profile is written as text to
+a step of a tenth of a millisecond would otherwise go unseen). pyinstrument hooks every Python
+call, which slows the model's many small calls most: its trees show where our part goes, not
+the model's share. Each profile is written as text to
 `bench/results/profile-<size>.txt` and as HTML beside the size's build.
 """
 
