@@ -47,6 +47,11 @@ class SessionStore:
         self._lock = threading.Lock()
         self._max_turns = max_turns
         self._ttl_s = ttl_s
+        # Expired turns are never read (`recent` asks for the live ones): deleting them is
+        # housekeeping, done every tenth of the expiry time (at most every minute), not at
+        # every answer.
+        self._sweep_every_s = min(60.0, ttl_s / 10)
+        self._swept_at = float("-inf")
 
     @staticmethod
     def new_id() -> str:
@@ -67,7 +72,8 @@ class SessionStore:
         return [Turn(q, r, tuple(filter(None, d.split(",")))) for q, r, d in reversed(rows)]
 
     def add(self, session_id: str, audience: str, turn: Turn) -> None:
-        """Append a turn; drop turns beyond the bound and sessions past their expiry."""
+        """Append a turn; drop turns beyond the bound (and, now and then, those of every
+        session past its expiry)."""
         now = time.time()
         with self._lock, self._conn:
             self._conn.execute(
@@ -81,7 +87,9 @@ class SessionStore:
                 "ORDER BY at DESC LIMIT ?)",
                 (session_id, audience, session_id, audience, self._max_turns),
             )
-            self._conn.execute("DELETE FROM turns WHERE at < ?", (now - self._ttl_s,))
+            if now - self._swept_at >= self._sweep_every_s:
+                self._conn.execute("DELETE FROM turns WHERE at < ?", (now - self._ttl_s,))
+                self._swept_at = now
 
     def forget(self, session_id: str, audience: str) -> int:
         """Delete the session's turns for this audience; return how many there were."""

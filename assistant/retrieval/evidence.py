@@ -176,21 +176,29 @@ class EvidenceSelector:
             )
         ]
         words = [sentence.words for _, sentence in found]
-        # Whether a focus term is in a sentence, computed once per term and sentence: a
-        # sentence's window (its neighbours and its paragraph) holds the term when one of
-        # the window's sentences does.
+        # Which focus terms each sentence holds, as bits (one per term, computed once per term
+        # and sentence): a sentence's window (its neighbours and its paragraph) holds a term
+        # when one of the window's sentences does.
         present = terms_present(dict.fromkeys((*profile.focus, *profile.full_names)), words)
-        # Which focus terms can be looked for in a chunk's language (word for word), and which
-        # must all be there for the sentence to be about what the question names in full.
-        checkable_in: dict[str, tuple[list[str], list[str]]] = {}
+        bit = {term: 1 << number for number, term in enumerate(present)}
+        held = [0] * len(candidates)
+        for term, found_in in present.items():
+            for index in (index for index, there in enumerate(found_in) if there):
+                held[index] |= bit[term]
+        # Per language: the focus terms that can be looked for word for word (and how many),
+        # and every term that must be there for the sentence to be about what the question
+        # names in full.
+        checkable_in: dict[str, tuple[int, int, int]] = {}
         for language in {candidate.chunk.language for candidate in candidates}:
+            checkable = [t for t in profile.focus if _same_script(t, language)]
             checkable_in[language] = (
-                [t for t in profile.focus if _same_script(t, language)],
-                [t for t in present if _same_script(t, language)],
+                sum(bit[t] for t in checkable),
+                len(checkable),
+                sum(bit[t] for t in present if _same_script(t, language)),
             )
-        paragraphs: dict[tuple[str, int], list[int]] = {}
+        paragraphs: dict[tuple[str, int], int] = {}
         for index, candidate in enumerate(candidates):
-            paragraphs.setdefault(candidate.paragraph, []).append(index)
+            paragraphs[candidate.paragraph] = paragraphs.get(candidate.paragraph, 0) | held[index]
         evidence: list[Evidence] = []
         for index, candidate in enumerate(candidates):
             neighbours = [
@@ -199,13 +207,13 @@ class EvidenceSelector:
                 if 0 <= other < len(candidates) and _adjacent(candidate, candidates[other])
             ]
             context = max([topical[index]] + [NEIGHBOUR_WEIGHT * topical[o] for o in neighbours])
-            window = {index, *neighbours, *paragraphs[candidate.paragraph]}
-            checkable, named = checkable_in[candidate.chunk.language]
-            focus_share = (
-                sum(present[t][index] for t in checkable) / len(checkable) if checkable else 0.0
-            )
-            focus_ok = not checkable or any(present[t][o] for t in checkable for o in window)
-            focus_full = all(any(present[t][o] for o in window) for t in named)
+            window = paragraphs[candidate.paragraph] | held[index]
+            for other in neighbours:
+                window |= held[other]
+            checkable, count, named = checkable_in[candidate.chunk.language]
+            focus_share = (held[index] & checkable).bit_count() / count if count else 0.0
+            focus_ok = not count or bool(window & checkable)
+            focus_full = window & named == named
             typed = profile.answer_type is not None and has_answer_type(
                 candidate.text, profile.answer_type
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -186,6 +187,10 @@ def test_sessions_are_bounded_expiring_and_scoped_to_the_audience(tmp_path):
     assert store.recent("s1", "staff") == []
     time.sleep(0.6)
     assert store.recent("s1", "public") == []
+    # The expired turns are deleted too, by a later answer of any session (not kept for ever).
+    store.add("s2", "public", Turn("q", "q", ()))
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        assert db.execute("SELECT session_id FROM turns").fetchall() == [("s2",)]
 
 
 def test_decline_text_speaks_the_questions_language():
