@@ -190,10 +190,10 @@ class EvidenceSelector:
         # names in full.
         checkable_in: dict[str, tuple[int, int, int]] = {}
         for language in {candidate.chunk.language for candidate in candidates}:
-            checkable = [t for t in profile.focus if _same_script(t, language)]
+            lookable = [t for t in profile.focus if _same_script(t, language)]
             checkable_in[language] = (
-                sum(bit[t] for t in checkable),
-                len(checkable),
+                sum(bit[t] for t in lookable),
+                len(lookable),
                 sum(bit[t] for t in present if _same_script(t, language)),
             )
         paragraphs: dict[tuple[str, int], int] = {}
