@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -166,6 +167,45 @@ def test_person_detection_tells_names_from_organisations():
     assert has_answer_type("E-mail: inter.mnioi@mail.ru", "email")
     assert has_answer_type("Телефон: +7 (909) 641-42-09.", "phone")
     assert not has_answer_type("signed several years ago", "date")
+
+
+# The date and count patterns as they read without the lookahead that makes them fast.
+_MONTH_WORDS = (
+    "january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"январ\w*|феврал\w*|март\w*|апрел\w*|ма[йяе]\b|июн\w*|июл\w*|август\w*|"
+    r"сентябр\w*|октябр\w*|ноябр\w*|декабр\w*"
+)
+_PLAIN_TYPES = {
+    "date": re.compile(
+        rf"\b(1[89]\d\d|20\d\d)\b|\b({_MONTH_WORDS})\b|\b\d{{1,2}}\.\d{{1,2}}\.\d{{2,4}}\b",
+        re.I,
+    ),
+    "count": re.compile(
+        r"\b\d+\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozen|"
+        r"hundred|thousand|два|две|три|четыре|пять|шесть|семь|восемь|девять|десять)\b",
+        re.I,
+    ),
+}
+_TYPE_WORDS = " ".join(
+    (
+        "January February March April May June July August September October November December",
+        "января ФЕВРАЛЯ марта апреля Мая мае июня июля августа сентября октября ноября декабря",
+        "one two three four five six seven eight nine ten eleven twelve dozen hundred Thousand",
+        "два две три четыре пять шесть семь восемь девять десять",
+        "mayor мартовский Sept 2019 1899 2100 12.05.2020 1.1.21 ones семья x in - _may may_ Ма И",
+    )
+).split()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.one_of(st.sampled_from(_TYPE_WORDS), st.text(max_size=6)), max_size=8).map(
+        " ".join
+    ),
+    st.sampled_from(sorted(_PLAIN_TYPES)),
+)
+def test_a_sentence_holds_a_date_or_a_count_exactly_as_the_plain_patterns_say(text: str, kind: str):
+    assert has_answer_type(text, kind) == bool(_PLAIN_TYPES[kind].search(text))  # type: ignore[arg-type]
 
 
 def test_follow_up_detection():
