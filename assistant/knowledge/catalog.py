@@ -20,8 +20,14 @@ import numpy as np
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
+from assistant.knowledge.partner_names import (
+    cross_script_keys,
+    latin_key,
+    names_across_scripts,
+    partner_term_present,
+)
 from assistant.lru import Lru
-from assistant.retrieval.question_analysis import WordIndex, term_present
+from assistant.retrieval.question_analysis import WordIndex
 from ingest.sync import lexical_key
 from vectorstore.facts_db import FactsDB
 from vectorstore.facts_store import (
@@ -44,9 +50,10 @@ def partner_words(stored: StoredAgreement) -> set[str]:
 
 
 def names_partner(stored: StoredAgreement, terms: tuple[str, ...]) -> bool:
-    """Whether the partner's name contains every name the question gives."""
+    """Whether the partner's name contains every name the question gives (in either script:
+    see `partner_names`)."""
     words = partner_words(stored)
-    return all(term_present(term, words) for term in terms)
+    return all(partner_term_present(term, words) for term in terms)
 
 
 def resolved_country(stored: StoredAgreement) -> str | None:
@@ -74,6 +81,7 @@ class Catalog:
     contact_texts: list[str]
     _by_word: dict[str, frozenset[int]] = field(default_factory=dict)
     _index: WordIndex = field(default_factory=lambda: WordIndex(()))
+    _by_latin_key: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _by_country: dict[str, list[int]] = field(default_factory=dict)
     primaries: list[StoredAgreement] = field(default_factory=list)
     others: dict[int, tuple[StoredAgreement, ...]] = field(default_factory=dict)
@@ -106,6 +114,10 @@ class Catalog:
                     by_country.setdefault(country, set()).add(index)
         catalog._by_word = {word: frozenset(ids) for word, ids in by_word.items()}
         catalog._index = WordIndex(by_word)
+        by_latin_key: dict[str, list[str]] = {}
+        for word in by_word:
+            by_latin_key.setdefault(latin_key(word), []).append(word)
+        catalog._by_latin_key = {key: tuple(words) for key, words in by_latin_key.items()}
         catalog._by_country = {country: sorted(ids) for country, ids in by_country.items()}
         return catalog
 
@@ -116,7 +128,7 @@ class Catalog:
         if not terms:
             return list(self.merged)
         options = sorted(
-            ([self._by_word[word] for word in self._index.matching(term)] for term in terms),
+            ([self._by_word[word] for word in self._words_naming(term)] for term in terms),
             key=lambda sets: sum(map(len, sets)),
         )
         candidates: set[int] = set().union(*options[0])
@@ -134,6 +146,15 @@ class Catalog:
                 names_partner(s, terms) for s in (self.merged[i].primary, *self.merged[i].others)
             )
         ]
+
+    def _words_naming(self, term: str) -> set[str]:
+        """The partner-name words that hold `term` (`partner_term_present`)."""
+        found = self._index.matching(term)
+        for key in cross_script_keys(term):
+            found.update(
+                word for word in self._by_latin_key.get(key, ()) if names_across_scripts(term, word)
+            )
+        return found
 
     def contacts_matching(self, stems: Iterable[str]) -> list[tuple[int, int]]:
         """(how many of `stems` a contact's text contains, its position) for every contact

@@ -20,7 +20,9 @@ from vectorstore.fact_records import AgreementFact
 from vectorstore.facts_store import StoredAgreement
 
 WORDS = ["havana", "hanoi", "institute", "inst", "health", "national", "nat", "minsk", "2021",
-         "center", "centre", "kazakh", "kazakhstan", "of", "cuba", "cuban"]  # fmt: skip
+         "center", "centre", "kazakh", "kazakhstan", "of", "cuba", "cuban", "foundation", "fund",
+         "skolkovo", "фонд", "фондом", "сколково", "центр", "институт", "гавана", "минск",
+         "объединь", "объе"]  # fmt: skip
 COUNTRIES = [None, "", "Cuba", "Vietnam", "Kazakhstan", "Республика Беларусь"]
 
 
@@ -35,7 +37,10 @@ partners = st.lists(st.sampled_from(WORDS), min_size=1, max_size=4).map(" ".join
 @settings(max_examples=150, deadline=None)
 @given(
     names=st.lists(st.tuples(partners, st.sampled_from(COUNTRIES)), min_size=1, max_size=25),
-    terms=st.lists(st.sampled_from([*WORDS, "health", "kaza", "hav", "xyz"]), max_size=3),
+    terms=st.lists(
+        st.sampled_from([*WORDS, "health", "kaza", "hav", "xyz", "сколков", "гаван", "foun"]),
+        max_size=3,
+    ),
     country=st.sampled_from(["Cuba", "Vietnam", "Kazakhstan", "Belarus"]),
 )
 def test_indexes_find_exactly_what_a_scan_finds(names, terms, country):

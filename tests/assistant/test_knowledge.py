@@ -464,3 +464,45 @@ def test_a_partner_named_in_another_russian_case_is_found(tmp_path):
     answer = KnowledgeAnswerer(db, lambda: TODAY).answer(routed, "ru", "public")
     assert answer is not None and answer.found
     assert "15.01.2027" in answer.answer and "авиационной" not in answer.answer
+
+
+def test_a_partner_named_in_the_other_script_is_found_by_its_name_and_kind(tmp_path):
+    """A registry in English, a question in Russian (and the other way round): a name is
+    compared by its transliteration ("Сколково", "Skolkovo"), a kind of organisation by its
+    counterpart ("фонд", "Foundation"). A partner of the same name and another kind, or of a
+    name that only translates ("Восточный", "Eastern"), is not taken for it: such a question is
+    left to retrieval."""
+    text = (
+        "Partner: Skolkovo Foundation; Expires: 2029-10-16\n"
+        "Partner: Skolkovo Institute of Science and Technology; Expires: 2027-03-01\n"
+        "Partner: Eastern University of Medicine (Ankara); Expires: 2027-01-15\n"
+        "Partner: Фонд «Росатом»; Expires: 2028-02-02\n"
+    )
+    db = _registry(
+        tmp_path / "f.sqlite3",
+        "en",
+        text,
+        {
+            "Skolkovo Foundation": date(2029, 10, 16),
+            "Skolkovo Institute of Science and Technology": date(2027, 3, 1),
+            "Eastern University of Medicine (Ankara)": date(2027, 1, 15),
+            "Фонд «Росатом»": date(2028, 2, 2),
+        },
+    )
+    answerer = KnowledgeAnswerer(db, lambda: TODAY)
+
+    def ask(question: str, language: str = "ru") -> Any:
+        routed = route(question, TODAY)
+        assert routed is not None and routed.intent == "expiring"
+        return answerer.answer(routed, language, "public")  # type: ignore[arg-type]
+
+    foundation = ask("Когда истекает соглашение с Фондом Сколково?")
+    assert foundation is not None and foundation.found
+    assert "16.10.2029" in foundation.answer and "Technology" not in foundation.answer
+    institute = ask("Когда истекает соглашение с Институтом Сколково?")
+    assert institute is not None and "01.03.2027" in institute.answer
+    assert "Foundation" not in institute.answer
+    rosatom = ask("When does the agreement with the Rosatom Foundation expire?", "en")
+    assert rosatom is not None and "2 February 2028" in rosatom.answer
+    assert ask("Когда истекает соглашение с Восточным университетом медицины (Анкара)?") is None
+    assert ask("Когда истекает соглашение с Фондом Женевы?") is None

@@ -1,0 +1,82 @@
+"""A partner named in one script and asked about in the other.
+
+A registry may list "Skolkovo Foundation" while a visitor asks "Когда истекает соглашение с
+Фондом Сколково?". A proper name is compared by the first letters of its transliteration
+("сколков" and "skolkovo" both begin "skol"); a word for a kind of organisation is compared by
+its counterpart in the other language ("фонд" and "foundation"), since its transliteration is
+another word ("fond"). Anything else (an adjective such as "восточный", a city whose names
+differ, "Женева" and "Geneva") does not match: the question then goes on to the pages, as it did
+before, rather than risk another partner's agreement.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Set
+
+from assistant.retrieval.question_analysis import (
+    MIN_PREFIX,
+    TRANSLIT_PREFIX,
+    term_present,
+    transliterate,
+)
+
+# Kinds of organisation, as the start of the Russian word (any case ending) and of the English.
+_KINDS: tuple[tuple[str, str], ...] = (
+    ("фонд", "foundation"), ("фонд", "fund"), ("университет", "universit"),
+    ("институт", "institut"), ("центр", "centre"), ("центр", "center"), ("академи", "academ"),
+    ("ассоциаци", "associat"), ("обществ", "societ"), ("министерств", "ministr"),
+    ("агентств", "agenc"), ("организаци", "organi"), ("федераци", "federation"),
+    ("союз", "union"), ("комитет", "committee"), ("школ", "school"), ("больниц", "hospital"),
+    ("клиник", "clinic"), ("лаборатори", "laborator"), ("колледж", "college"),
+    ("консорциум", "consorti"), ("корпораци", "corporat"), ("компани", "compan"),
+)  # fmt: skip
+_CYRILLIC = re.compile(r"[а-яё]")
+
+
+def latin_key(word: str) -> str:
+    """The first letters of a lower-cased word in Latin script (a Russian word transliterated):
+    the words a term may name in the other script share this key with it."""
+    latin = transliterate(word) if _CYRILLIC.search(word) else word
+    return latin[:TRANSLIT_PREFIX]
+
+
+def _is_form(word: str, start: str) -> bool:
+    """Whether `word` is a form of the word beginning `start` (or a stem of it)."""
+    return len(word) >= MIN_PREFIX and (word.startswith(start) or start.startswith(word))
+
+
+@functools.lru_cache(maxsize=4096)
+def cross_script_keys(term: str) -> frozenset[str]:
+    """The `latin_key`s of the words of the other script that `term` may name: its own
+    transliteration's (a name of five letters or more), and its kind's counterpart's."""
+    if term.isdigit():
+        return frozenset()
+    cyrillic = bool(_CYRILLIC.search(term))
+    keys = {latin_key(term)} if len(term) > TRANSLIT_PREFIX else set()
+    for russian, english in _KINDS:
+        if cyrillic and _is_form(term, russian):
+            keys.add(latin_key(english))
+        elif not cyrillic and _is_form(term, english):
+            keys.add(latin_key(russian))
+    return frozenset(keys)
+
+
+def names_across_scripts(term: str, word: str) -> bool:
+    """Whether a lower-cased question term and a partner-name word of the other script are
+    the same name: by transliteration, or as the same kind of organisation."""
+    cyrillic = bool(_CYRILLIC.search(term))
+    if cyrillic == bool(_CYRILLIC.search(word)) or latin_key(word) not in cross_script_keys(term):
+        return False
+    long_enough = len(term) > TRANSLIT_PREFIX and len(word) >= TRANSLIT_PREFIX
+    if long_enough and latin_key(term) == latin_key(word):
+        return True
+    russian, english = (term, word) if cyrillic else (word, term)
+    return any(_is_form(russian, r) and _is_form(english, e) for r, e in _KINDS)
+
+
+def partner_term_present(term: str, words: Set[str]) -> bool:
+    """Whether a partner name's words hold a question term: in the same script as
+    `term_present` finds it, or in the other (`names_across_scripts`)."""
+    return term_present(term, words) or any(names_across_scripts(term, word) for word in words)
