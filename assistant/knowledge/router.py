@@ -15,7 +15,7 @@ from ingest.facts.places import is_country_name
 Intent = Literal["expiring", "signed", "count", "country", "contacts"]
 
 _AGREEMENT = re.compile(
-    r"agreement|memorand|\bmou\b|contract|treat|договор|соглашени|меморандум", re.I
+    r"agreement|memorand|\bmous?\b|contract|treat|договор|соглашени|меморандум", re.I
 )
 _PARTNER = re.compile(r"partner|cooperat|collaborat|партн[её]р|сотруднича|сотрудничеств", re.I)
 _EXPIRE = re.compile(
@@ -61,16 +61,28 @@ def route(question: str, today: date) -> StructuredQuery | None:
 
 def partner_terms(question: str) -> tuple[str, ...]:
     """The words a partner's name must hold for the question to be about it: the words of the
-    names it gives (`name_terms`: the kind of organisation and its field count), but countries,
-    months and the kind of document; Russian ones by their stems (`match_form`)."""
+    names it gives (`name_terms`: the kind of organisation and its field count) and its
+    acronyms ("AMST", "WHO"), but countries, months and the kind of document; Russian ones by
+    their stems (`match_form`)."""
     return match_forms(
         word
-        for word in name_terms(question)
+        for word in (*name_terms(question), *_acronyms(question))
         if not is_country_name(word)
         and not _MONTH_OR_PERIOD.match(word)
         and not _AGREEMENT.match(word)
         and not _PARTNER.match(word)
     )
+
+
+def _acronyms(question: str) -> list[str]:
+    """The acronyms of a question, lower-cased: words of two letters or more in capitals
+    (none when most of its words are: a question typed in capitals)."""
+    words = [word for word in _WORD.findall(question) if len(word) >= 2 and not word.isdigit()]
+    capitals = [word.lower() for word in words if word.isupper()]
+    return capitals if len(capitals) * 2 <= len(words) else []
+
+
+_WORD = re.compile(r"\w+")
 
 
 def _upcoming(today: date) -> Period:

@@ -120,6 +120,8 @@ def test_periods_resolve_against_today_at_the_edges():
         ("Which agreements expire this year?", "expiring"),
         ("What agreements run out in the next 60 days?", "expiring"),
         ("Which contracts end in 2027?", "expiring"),
+        ("Which MOUs expire this year?", "expiring"),
+        ("WHICH AGREEMENTS EXPIRE IN 2027?", "expiring"),
         ("Какие соглашения истекают в этом году?", "expiring"),
         ("У каких договоров срок действия заканчивается до конца года?", "expiring"),
         ("What did we sign in 2017?", "signed"),
@@ -248,6 +250,25 @@ def test_a_named_partner_narrows_the_list_or_leaves_it_to_retrieval(facts):
     )
     unknown = route("When does the agreement with Quokkaville University expire?", TODAY)
     assert unknown is not None and answerer.answer(unknown, "en", "public") is None
+
+
+def test_a_partner_named_by_its_acronym_is_that_partner_or_left_to_retrieval(facts):
+    """ "When does the contract with AMST expire?" is about AMST, not the year's list; an
+    acronym the facts do not know (WHO here) leaves the question to the pages. A question typed
+    in capitals has no acronyms."""
+    text = "Partner: AMST-System Technician; Expires: 2027-02-28\nPartner: Havana Institute\n"
+    ends = {"AMST-System Technician": date(2027, 2, 28), "Havana Institute": date(2026, 12, 15)}
+    db = _registry(facts.path.parent / "acronyms.sqlite3", "en", text, ends)
+    answerer = KnowledgeAnswerer(db, lambda: TODAY)
+    for question in ("When does the contract with AMST expire?", "Когда истекает договор с AMST?"):
+        routed = route(question, TODAY)
+        assert routed is not None and routed.partner_terms == ("amst",)
+        answer = answerer.answer(routed, "en", "public")
+        assert answer is not None and "AMST" in answer.answer and "Havana" not in answer.answer
+    who = route("When does the agreement with WHO expire?", TODAY)
+    assert who is not None and answerer.answer(who, "en", "public") is None
+    shouted = route("WHEN DOES THE AGREEMENT WITH THE HAVANA INSTITUTE EXPIRE?", TODAY)
+    assert shouted is not None and shouted.partner_terms == ()
 
 
 def test_a_named_partner_is_not_answered_with_a_sibling_of_a_similar_name(tmp_path):
