@@ -294,6 +294,7 @@ def _run_ingest(settings: Settings, paths: list[Path], visibility: str, *, as_js
                     "embedded_chunks": report.embedded_chunks,
                     "reused_chunks": report.reused_chunks,
                     "repaired_chunks": report.repaired_chunks,
+                    "repaired_embedded_chunks": report.repaired_embedded,
                     "embedded_sentences": sentences,
                     "seconds": round(report.seconds, 3),
                     "changed": report.changed,
@@ -332,7 +333,8 @@ def _print_ingest_summary(report: object, visibility: str) -> None:
         )
     if report.repaired_chunks:
         print(
-            f"  vector index repaired: {report.repaired_chunks} served chunks embedded again "
+            f"  vector index repaired: {report.repaired_chunks} served chunks written again, "
+            f"{report.repaired_embedded} of them embedded, the others from the kept vectors "
             "(Chroma could not read what an interrupted run left)"
         )
     if report.skipped:

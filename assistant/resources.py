@@ -14,6 +14,7 @@ from vectorstore.chroma_store import ChunkVectors, open_chroma_client
 from vectorstore.embedder_factory import build_embedder
 from vectorstore.embeddings import Embedder, model_key
 from vectorstore.facts_db import FactsDB
+from vectorstore.kept_vectors import KeptVectors
 from vectorstore.lexical import LexicalStore
 from vectorstore.sentence_store import SentenceStore
 
@@ -40,6 +41,8 @@ class Resources:
     def close(self) -> None:
         """Release what was opened."""
         self.sentences.close()
+        if self.vectors.kept is not None:
+            self.vectors.kept.close()
         self.facts.close()
 
 
@@ -54,15 +57,22 @@ def open_resources(
     facts = FactsDB(settings.facts_db_path)
     facts.checkpoint()  # a log an ingest left behind would slow every read (never waits)
     try:
-        embedded = None if settings.chroma.host else settings.chroma_path
-        vectors = ChunkVectors(open_chroma_client(settings), key, embedded)
+        kept = KeptVectors.for_model(settings.data_dir, key)
     except Exception:
+        facts.close()
+        raise
+    try:
+        embedded = None if settings.chroma.host else settings.chroma_path
+        vectors = ChunkVectors(open_chroma_client(settings), key, embedded, kept)
+    except Exception:
+        kept.close()
         facts.close()
         raise
     lexical = LexicalStore(settings.lexical_path)
     try:
         sentences = SentenceStore.for_model(settings.data_dir, key)
     except Exception:
+        kept.close()
         facts.close()
         raise
     resources = Resources(settings, facts, vectors, lexical, embedder, sentences)

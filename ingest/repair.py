@@ -1,4 +1,4 @@
-"""Vectors computed again from the facts database when Chroma lost them.
+"""Vectors written back, or computed again, when Chroma lost them.
 
 Every served chunk has its vector in Chroma: an ingest writes vectors before it switches what is
 served and deletes only vectors no longer served. Two things break that, and both are repaired
@@ -6,15 +6,19 @@ here:
 
 - a process killed while embedded Chroma rewrote a collection's HNSW files leaves files Chroma
   cannot read ("Error deserializing pickle file"): the collection is dropped and every served
-  chunk of its visibility is embedded again;
+  chunk of its visibility is written again;
 - a repair that was itself interrupted (its mark is still in the facts database) leaves a
-  readable collection missing some served chunks: only those are embedded.
+  readable collection missing some served chunks: only those are written.
+
+A chunk's vector is written back from the kept copy (`vectorstore.kept_vectors`) when it is
+there, and embedded again only when it is not: at 100,000 chunks, about two minutes instead
+of three quarters of an hour of embedding.
 
 A collection that is merely empty is not repaired: that is what a newly configured embedding
 model starts from, and the ingest fills it (with its own progress) as the files' pipeline changed.
 
 The facts database (SQLite, one transaction per switch) is the truth, so nothing served is
-lost; only embedding time is spent. Callers hold the ingest lock, so two processes never
+lost; at worst embedding time is spent. Callers hold the ingest lock, so two processes never
 repair at once and no ingest runs meanwhile.
 """
 
@@ -22,6 +26,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ingest.progress import NullProgress, Progress
 from vectorstore.chroma_store import ChunkVectors
@@ -41,6 +47,7 @@ class VectorRepair:
     unreadable: dict[Visibility, str] = field(default_factory=dict)
     unfinished: list[Visibility] = field(default_factory=list)
     embedded: int = 0
+    restored: int = 0  # written back from the kept copy, not embedded
 
     @property
     def needed(self) -> bool:
@@ -96,17 +103,28 @@ def repair_vectors(
         else:
             continue
         missing = sorted(facts.served_chunk_ids(vis) - have)
-        progress.stage(f"re-embedding {vis}", len(missing))
+        progress.stage(f"refilling {vis}", len(missing))
         for begin in range(0, len(missing), REPAIR_BATCH):
             batch = missing[begin : begin + REPAIR_BATCH]
             chunks = facts.get_chunks(batch)
             records = [chunks[chunk_id] for chunk_id in batch if chunk_id in chunks]
-            if records:
-                texts = [record.embedding_text() for record in records]
-                vectors.add(vis, records, embedder.encode_passages(texts))
-                found.embedded += len(records)
+            kept = vectors.kept_vectors(vis, [record.chunk_id for record in records])
+            restore = [record for record in records if record.chunk_id in kept]
+            if restore:
+                vectors.add(vis, restore, np.stack([kept[r.chunk_id] for r in restore]))
+                found.restored += len(restore)
+            embed = [record for record in records if record.chunk_id not in kept]
+            if embed:
+                texts = [record.embedding_text() for record in embed]
+                vectors.add(vis, embed, embedder.encode_passages(texts))
+                found.embedded += len(embed)
             progress.advance(len(batch))
         with facts.transaction() as conn:
             FactsDB.set_meta(conn, mark, None)
-    logger.warning("the vector index is repaired: %d chunks embedded again", found.embedded)
+    logger.warning(
+        "the vector index is repaired: %d chunks written back from the kept vectors, %d "
+        "embedded again",
+        found.restored,
+        found.embedded,
+    )
     return found

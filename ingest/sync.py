@@ -69,7 +69,9 @@ class IngestReport:
     reused_chunks: int = 0
     seconds: float = 0.0
     recovered_orphans: int = 0
-    repaired_chunks: int = 0  # served chunks embedded again because Chroma had lost them
+    repaired_chunks: int = 0  # served chunks written to Chroma again because it had lost them
+    repaired_embedded: int = 0  # ... of which embedded again (the others came from the copy)
+    kept_copied: int = 0  # vectors copied from Chroma into the kept copy (an older data dir)
 
     def count(self, status: str) -> int:
         """How many files ended with this status."""
@@ -187,7 +189,10 @@ class IngestService:
         with self._facts.transaction() as conn:
             FactsDB.set_meta(conn, RUNNING_KEY, _now())
         repair = repair_vectors(self._facts, self._vectors, self._embedder, progress)
-        report.repaired_chunks = repair.embedded
+        report.repaired_chunks = repair.embedded + repair.restored
+        report.repaired_embedded = repair.embedded
+        # A data directory from before vectors were kept: keep a copy of what Chroma holds.
+        report.kept_copied = sum(self._vectors.keep_all(vis) for vis in VISIBILITIES)
         return crashed_before
 
     def _prepare(

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import chromadb
+import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaClientSettings
 from chromadb.errors import InternalError, NotFoundError
 
 from assistant.settings import Settings
 from vectorstore.embeddings import Vectors
+from vectorstore.kept_vectors import KeptVectors
 from vectorstore.records import ChunkRecord, Visibility
 from vectorstore.storage_errors import is_no_space
 
@@ -80,12 +82,20 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 class ChunkVectors:
     """Chunk vectors in Chroma, per visibility. Accepts a ready-made client."""
 
-    def __init__(self, client: ClientAPI, model_key: str, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        model_key: str,
+        path: Path | None = None,
+        kept: KeptVectors | None = None,
+    ) -> None:
         """`path` is embedded Chroma's folder (None for a server): a collection that is
-        recreated leaves its old index files there, and they are removed."""
+        recreated leaves its old index files there, and they are removed. `kept`, when given,
+        holds a copy of every vector added (see `kept_vectors`), what a repair writes back."""
         self._client = client
         self._model_key = model_key
         self._path = path
+        self.kept = kept
         self._collections: dict[Visibility, Any] = {}
         self._batch_size = max(1, min(client.get_max_batch_size(), 4096))
 
@@ -162,19 +172,43 @@ class ChunkVectors:
         collection = self._collection(visibility)
         for begin in range(0, len(records), self._batch_size):
             batch = records[begin : begin + self._batch_size]
+            ids = [record.chunk_id for record in batch]
             collection.upsert(
-                ids=[record.chunk_id for record in batch],
+                ids=ids,
                 embeddings=vectors[begin : begin + self._batch_size],
                 documents=[record.text for record in batch],
                 metadatas=[_metadata(record) for record in batch],
             )
+            if self.kept is not None:
+                self.kept.put(visibility, ids, vectors[begin : begin + self._batch_size])
 
     def delete(self, visibility: Visibility, ids: Iterable[str]) -> None:
-        """Remove chunks by id (missing ids are ignored)."""
+        """Remove chunks by id (missing ids are ignored), from the kept copy too."""
         id_list = list(ids)
         collection = self._collection(visibility)
         for batch in _batches(id_list, self._batch_size):
             collection.delete(ids=list(batch))
+        if self.kept is not None:
+            self.kept.delete(visibility, id_list)
+
+    def kept_vectors(self, visibility: Visibility, ids: Sequence[str]) -> dict[str, Vectors]:
+        """The kept copies of these chunks' vectors (none without a kept copy)."""
+        return self.kept.get(visibility, ids) if self.kept is not None else {}
+
+    def keep_all(self, visibility: Visibility) -> int:
+        """Copy into the kept vectors what the collection holds and they lack (a data directory
+        from before they were kept); return how many. A count each when nothing is missing."""
+        kept = self.kept
+        if kept is None or kept.count(visibility) >= self.count(visibility):
+            return 0
+        missing = sorted(self.all_ids(visibility) - kept.ids(visibility))
+        collection = self._collection(visibility)
+        for batch in _batches(missing, self._batch_size):
+            found = collection.get(ids=list(batch), include=["embeddings"])
+            kept.put(visibility, found["ids"], np.asarray(found["embeddings"], dtype=np.float32))
+        if missing:
+            logger.info("kept a copy of %d %s vectors", len(missing), visibility)
+        return len(missing)
 
     def all_ids(self, visibility: Visibility) -> set[str]:
         """Every chunk id in the collection (for garbage collection after a crash)."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.sqlite_files import immediate_transaction, open_database
+from vectorstore.sqlite_files import immediate_transaction, model_file, open_database
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +54,7 @@ class SentenceStore:
     @classmethod
     def for_model(cls, data_dir: Path, model_key: str) -> SentenceStore:
         """The store of one embedding model under `data_dir`."""
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:80]
-        digest = hashlib.blake2b(model_key.encode("utf-8"), digest_size=4).hexdigest()
-        return cls(data_dir / "sentences" / f"{name}-{digest}.sqlite3")
+        return cls(model_file(data_dir / "sentences", model_key))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors among `keys` (none, with a warning, when the file cannot be read:

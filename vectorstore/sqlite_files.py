@@ -7,6 +7,8 @@ WAL so readers never wait for a writer, and a busy timeout so writers queue inst
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -76,3 +78,11 @@ def immediate_transaction(
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def model_file(folder: Path, model_key: str) -> Path:
+    """The SQLite file in `folder` of what one embedding model computed (a readable name from
+    its key, and a digest of the whole key so that two keys never share a file)."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:80]
+    digest = hashlib.blake2b(model_key.encode("utf-8"), digest_size=4).hexdigest()
+    return folder / f"{name}-{digest}.sqlite3"

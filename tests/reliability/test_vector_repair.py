@@ -27,6 +27,7 @@ from ingest.sync import IngestService
 from tests.conftest import FakeEmbedder, make_settings
 from vectorstore.chroma_store import ChunkVectors, is_unreadable_index, open_chroma_client
 from vectorstore.facts_db import FactsDB
+from vectorstore.kept_vectors import KeptVectors
 from vectorstore.lexical import LexicalStore
 from vectorstore.records import Visibility
 
@@ -142,22 +143,41 @@ def assert_serves_every_chunk(resources: Resources) -> None:
     assert hits and hits[0].chunk.text.startswith("doc1x42")
 
 
-def test_torn_index_files_are_embedded_again_when_the_next_process_opens_them(built):
+def kept_vectors_file(settings: Settings) -> Path:
+    (path,) = (settings.data_dir / "kept-vectors").glob("*.sqlite3")
+    return path
+
+
+@pytest.mark.parametrize("copy", ["kept", "lost"])
+def test_torn_index_files_are_refilled_when_the_next_process_opens_them(built, copy):
+    """The vectors come back from the kept copy, embedding nothing; with the copy lost too,
+    they are embedded again."""
     settings, _, _ = built
     torn = tear_index_files(settings)
     assert torn, "Chroma wrote no HNSW metadata file past its sync threshold"
     name = ChunkVectors(open_chroma_client(settings), FakeEmbedder.key).collection_name("public")
     reopen_chroma()
     assert chroma_count_fails(settings, name)  # what every question met before the repair
+    if copy == "lost":
+        kept_vectors_file(settings).unlink()
 
     embedder = FakeEmbedder()
     resources = open_resources(settings, embedder=embedder)
     try:
         public = len(resources.facts.served_chunk_ids("public"))
-        # Only the unreadable collection is embedded again; the small internal one was not torn.
-        assert embedder.passages_embedded == public
+        # Only the unreadable collection is refilled; the small internal one was not torn.
+        assert embedder.passages_embedded == (0 if copy == "kept" else public)
         assert_serves_every_chunk(resources)
         assert not check_vectors(resources.facts, resources.vectors).needed
+        # Written back as they were computed (Chroma keeps unit vectors in a cosine space, which
+        # these are already: equal up to its normalising them again).
+        sample = sorted(resources.facts.served_chunk_ids("public"))[::50]
+        chunks = resources.facts.get_chunks(sample)
+        stored = resources.vectors._collection("public").get(ids=sample, include=["embeddings"])
+        computed = FakeEmbedder().encode_passages(
+            [chunks[chunk_id].embedding_text() for chunk_id in stored["ids"]]
+        )
+        assert np.allclose(np.asarray(stored["embeddings"], dtype=np.float32), computed, atol=1e-6)
     finally:
         resources.close()
     assert not any(path.parent.exists() for path in torn)  # Chroma leaves them; we do not
@@ -181,7 +201,9 @@ def cut_a_repair_short(facts: FactsDB, vectors: ChunkVectors, every: int) -> lis
     return lost
 
 
-def test_a_repair_cut_short_is_completed_and_only_the_missing_chunks_are_embedded(built):
+@pytest.mark.parametrize("copy", ["kept", "lost"])
+def test_a_repair_cut_short_is_completed_and_only_the_missing_chunks_are_written(built, copy):
+    """From the kept copy (nothing embedded), or, where it lacks them, embedded again."""
     settings, _, _ = built
     vectors = ChunkVectors(open_chroma_client(settings), FakeEmbedder.key)
     facts = FactsDB(settings.facts_db_path)
@@ -190,11 +212,15 @@ def test_a_repair_cut_short_is_completed_and_only_the_missing_chunks_are_embedde
     finally:
         facts.close()
     reopen_chroma()
+    if copy == "lost":
+        kept = KeptVectors(kept_vectors_file(settings))
+        kept.delete("public", lost[::2])
+        kept.close()
 
     embedder = FakeEmbedder()
     resources = open_resources(settings, embedder=embedder)
     try:
-        assert embedder.passages_embedded == len(lost)
+        assert embedder.passages_embedded == (0 if copy == "kept" else len(lost[::2]))
         assert_serves_every_chunk(resources)
         assert resources.facts.get_meta(repair_mark(resources.vectors, "public")) is None
     finally:
@@ -215,10 +241,44 @@ def test_an_ingest_repairs_what_another_process_left_torn_before_it_runs(built, 
         report = service.ingest([public], "public")
         served = facts.served_chunk_ids("public")
         assert report.count("updated") == 1 and not report.failed
-        assert report.repaired_chunks > SYNC_THRESHOLD
+        assert report.repaired_chunks > SYNC_THRESHOLD  # with no kept copy: all embedded
+        assert report.repaired_embedded == report.repaired_chunks
         assert vectors.all_ids("public") == served
     finally:
         facts.close()
+
+
+def test_a_data_directory_from_before_vectors_were_kept_gets_its_copy_at_the_next_ingest(
+    built, tmp_path
+):
+    """Its vectors are copied from Chroma (exactly, nothing embedded), and a repair then
+    embeds nothing."""
+    settings, public, _ = built
+    kept_vectors_file(settings).unlink()
+    reopen_chroma()
+    embedder = FakeEmbedder()
+    resources = open_resources(settings, embedder=embedder)
+    try:
+        report = resources.ingest_service().ingest([public], "public")
+        served = sorted(resources.facts.served_chunk_ids("public"))
+        assert report.kept_copied >= len(served) and embedder.passages_embedded == 0
+        assert resources.vectors.kept is not None
+        kept = resources.vectors.kept.get("public", served)
+        stored = resources.vectors._collection("public").get(ids=served, include=["embeddings"])
+        for chunk_id, vector in zip(stored["ids"], stored["embeddings"], strict=True):
+            assert np.array_equal(kept[chunk_id], np.asarray(vector, dtype=np.float32))
+    finally:
+        resources.close()
+    reopen_chroma()
+    tear_index_files(settings)
+    reopen_chroma()
+    again = FakeEmbedder()
+    resources = open_resources(settings, embedder=again)
+    try:
+        assert again.passages_embedded == 0
+        assert_serves_every_chunk(resources)
+    finally:
+        resources.close()
 
 
 def test_a_process_holding_a_collection_another_process_recreated_finds_it_again(tmp_path):
