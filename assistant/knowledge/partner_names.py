@@ -16,22 +16,26 @@ import re
 from collections.abc import Set
 
 from assistant.retrieval.question_analysis import (
-    MIN_PREFIX,
     TRANSLIT_PREFIX,
+    match_form,
+    singular,
     term_present,
     transliterate,
 )
 
-# Kinds of organisation, as the start of the Russian word (any case ending) and of the English.
+# Kinds of organisation in Russian (the noun, any case: compared by stem, so "Центральный" is
+# not a "центр") and in English (the noun, singular or plural: "Central" is not a "Centre").
 _KINDS: tuple[tuple[str, str], ...] = (
-    ("фонд", "foundation"), ("фонд", "fund"), ("университет", "universit"),
-    ("институт", "institut"), ("центр", "centre"), ("центр", "center"), ("академи", "academ"),
-    ("ассоциаци", "associat"), ("обществ", "societ"), ("министерств", "ministr"),
-    ("агентств", "agenc"), ("организаци", "organi"), ("федераци", "federation"),
-    ("союз", "union"), ("комитет", "committee"), ("школ", "school"), ("больниц", "hospital"),
-    ("клиник", "clinic"), ("лаборатори", "laborator"), ("колледж", "college"),
-    ("консорциум", "consorti"), ("корпораци", "corporat"), ("компани", "compan"),
+    ("фонд", "foundation"), ("фонд", "fund"), ("университет", "university"),
+    ("институт", "institute"), ("центр", "centre"), ("центр", "center"),
+    ("академия", "academy"), ("ассоциация", "association"), ("общество", "society"),
+    ("министерство", "ministry"), ("агентство", "agency"), ("организация", "organization"),
+    ("организация", "organisation"), ("федерация", "federation"), ("союз", "union"),
+    ("комитет", "committee"), ("школа", "school"), ("больница", "hospital"),
+    ("клиника", "clinic"), ("лаборатория", "laboratory"), ("колледж", "college"),
+    ("консорциум", "consortium"), ("корпорация", "corporation"), ("компания", "company"),
 )  # fmt: skip
+_KIND_STEMS = tuple((match_form(russian), english) for russian, english in _KINDS)
 _CYRILLIC = re.compile(r"[а-яё]")
 
 
@@ -42,9 +46,14 @@ def latin_key(word: str) -> str:
     return latin[:TRANSLIT_PREFIX]
 
 
-def _is_form(word: str, start: str) -> bool:
-    """Whether `word` is a form of the word beginning `start` (or a stem of it)."""
-    return len(word) >= MIN_PREFIX and (word.startswith(start) or start.startswith(word))
+@functools.lru_cache(maxsize=65536)
+def _kinds_of(word: str) -> frozenset[int]:
+    """Which of the `_KINDS` a lower-cased word (or a question's stem of one) is a form of."""
+    if _CYRILLIC.search(word):
+        stem = match_form(word)
+        return frozenset(i for i, (russian, _) in enumerate(_KIND_STEMS) if russian == stem)
+    noun = singular(word)
+    return frozenset(i for i, (_, english) in enumerate(_KIND_STEMS) if english == noun)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -55,11 +64,9 @@ def cross_script_keys(term: str) -> frozenset[str]:
         return frozenset()
     cyrillic = bool(_CYRILLIC.search(term))
     keys = {latin_key(term)} if len(term) > TRANSLIT_PREFIX else set()
-    for russian, english in _KINDS:
-        if cyrillic and _is_form(term, russian):
-            keys.add(latin_key(english))
-        elif not cyrillic and _is_form(term, english):
-            keys.add(latin_key(russian))
+    for kind in _kinds_of(term):
+        russian, english = _KIND_STEMS[kind]
+        keys.add(latin_key(english if cyrillic else russian))
     return frozenset(keys)
 
 
@@ -72,8 +79,7 @@ def names_across_scripts(term: str, word: str) -> bool:
     long_enough = len(term) > TRANSLIT_PREFIX and len(word) >= TRANSLIT_PREFIX
     if long_enough and latin_key(term) == latin_key(word):
         return True
-    russian, english = (term, word) if cyrillic else (word, term)
-    return any(_is_form(russian, r) and _is_form(english, e) for r, e in _KINDS)
+    return bool(_kinds_of(term) & _kinds_of(word))
 
 
 def partner_term_present(term: str, words: Set[str]) -> bool:

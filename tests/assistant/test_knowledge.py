@@ -498,6 +498,8 @@ def test_a_partner_named_in_the_other_script_is_found_by_its_name_and_kind(tmp_p
         "Partner: Skolkovo Institute of Science and Technology; Expires: 2027-03-01\n"
         "Partner: Eastern University of Medicine (Ankara); Expires: 2027-01-15\n"
         "Partner: Фонд «Росатом»; Expires: 2028-02-02\n"
+        "Partner: Provincial Research Centre of Industrial Safety (Samarkand); "
+        "Expires: 2026-03-02\n"
     )
     db = _registry(
         tmp_path / "f.sqlite3",
@@ -508,6 +510,7 @@ def test_a_partner_named_in_the_other_script_is_found_by_its_name_and_kind(tmp_p
             "Skolkovo Institute of Science and Technology": date(2027, 3, 1),
             "Eastern University of Medicine (Ankara)": date(2027, 1, 15),
             "Фонд «Росатом»": date(2028, 2, 2),
+            "Provincial Research Centre of Industrial Safety (Samarkand)": date(2026, 3, 2),
         },
     )
     answerer = KnowledgeAnswerer(db, lambda: TODAY)
@@ -527,3 +530,7 @@ def test_a_partner_named_in_the_other_script_is_found_by_its_name_and_kind(tmp_p
     assert rosatom is not None and "2 February 2028" in rosatom.answer
     assert ask("Когда истекает соглашение с Восточным университетом медицины (Анкара)?") is None
     assert ask("Когда истекает соглашение с Фондом Женевы?") is None
+    # "Центральным" is not a kind of organisation ("центр"): not the Centre in Samarkand.
+    assert ask("Когда истекает соглашение с Центральным фондом безопасности (Самарканд)?") is None
+    samarkand = ask("Когда истекает соглашение с Центром промышленной безопасности (Самарканд)?")
+    assert samarkand is not None and "02.03.2026" in samarkand.answer
