@@ -111,7 +111,8 @@ def repair_vectors(
             kept = vectors.kept_vectors(vis, [record.chunk_id for record in records])
             restore = [record for record in records if record.chunk_id in kept]
             if restore:
-                vectors.add(vis, restore, np.stack([kept[r.chunk_id] for r in restore]))
+                restored = np.stack([kept[r.chunk_id] for r in restore])
+                vectors.add(vis, restore, restored, keep=False)  # already in the copy
                 found.restored += len(restore)
             embed = [record for record in records if record.chunk_id not in kept]
             if embed:

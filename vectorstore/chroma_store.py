@@ -165,8 +165,16 @@ class ChunkVectors:
             found.update(collection.get(ids=list(batch), include=[])["ids"])
         return found
 
-    def add(self, visibility: Visibility, records: Sequence[ChunkRecord], vectors: Vectors) -> None:
-        """Upsert chunks with their vectors, in batches under Chroma's maximum batch size."""
+    def add(
+        self,
+        visibility: Visibility,
+        records: Sequence[ChunkRecord],
+        vectors: Vectors,
+        *,
+        keep: bool = True,
+    ) -> None:
+        """Upsert chunks with their vectors, in batches under Chroma's maximum batch size, and
+        keep a copy of the vectors (`keep=False`: they come from that copy)."""
         if len(records) != len(vectors):
             raise ValueError(f"{len(records)} records but {len(vectors)} vectors")
         collection = self._collection(visibility)
@@ -179,7 +187,7 @@ class ChunkVectors:
                 documents=[record.text for record in batch],
                 metadatas=[_metadata(record) for record in batch],
             )
-            if self.kept is not None:
+            if keep and self.kept is not None:
                 self.kept.put(visibility, ids, vectors[begin : begin + self._batch_size])
 
     def delete(self, visibility: Visibility, ids: Iterable[str]) -> None:

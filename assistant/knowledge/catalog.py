@@ -22,12 +22,11 @@ from assistant.knowledge.countries import find_country
 from assistant.knowledge.merging import MergedAgreement, merge_agreements
 from assistant.knowledge.partner_names import (
     cross_script_keys,
-    latin_key,
     names_across_scripts,
     partner_term_present,
 )
 from assistant.lru import Lru
-from assistant.retrieval.question_analysis import WordIndex
+from assistant.retrieval.question_analysis import WordIndex, latin_key
 from ingest.sync import lexical_key
 from vectorstore.facts_db import FactsDB
 from vectorstore.facts_store import (

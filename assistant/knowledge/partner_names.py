@@ -12,15 +12,15 @@ before, rather than risk another partner's agreement.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Set
 
 from assistant.retrieval.question_analysis import (
     TRANSLIT_PREFIX,
+    has_cyrillic,
+    latin_key,
     match_form,
     singular,
     term_present,
-    transliterate,
 )
 
 # Kinds of organisation in Russian (the noun, any case: compared by stem, so "Центральный" is
@@ -36,20 +36,12 @@ _KINDS: tuple[tuple[str, str], ...] = (
     ("консорциум", "consortium"), ("корпорация", "corporation"), ("компания", "company"),
 )  # fmt: skip
 _KIND_STEMS = tuple((match_form(russian), english) for russian, english in _KINDS)
-_CYRILLIC = re.compile(r"[а-яё]")
-
-
-def latin_key(word: str) -> str:
-    """The first letters of a lower-cased word in Latin script (a Russian word transliterated):
-    the words a term may name in the other script share this key with it."""
-    latin = transliterate(word) if _CYRILLIC.search(word) else word
-    return latin[:TRANSLIT_PREFIX]
 
 
 @functools.lru_cache(maxsize=65536)
 def _kinds_of(word: str) -> frozenset[int]:
     """Which of the `_KINDS` a lower-cased word (or a question's stem of one) is a form of."""
-    if _CYRILLIC.search(word):
+    if has_cyrillic(word):
         stem = match_form(word)
         return frozenset(i for i, (russian, _) in enumerate(_KIND_STEMS) if russian == stem)
     noun = singular(word)
@@ -62,7 +54,7 @@ def cross_script_keys(term: str) -> frozenset[str]:
     transliteration's (a name of five letters or more), and its kind's counterpart's."""
     if term.isdigit():
         return frozenset()
-    cyrillic = bool(_CYRILLIC.search(term))
+    cyrillic = has_cyrillic(term)
     keys = {latin_key(term)} if len(term) > TRANSLIT_PREFIX else set()
     for kind in _kinds_of(term):
         russian, english = _KIND_STEMS[kind]
@@ -73,8 +65,8 @@ def cross_script_keys(term: str) -> frozenset[str]:
 def names_across_scripts(term: str, word: str) -> bool:
     """Whether a lower-cased question term and a partner-name word of the other script are
     the same name: by transliteration, or as the same kind of organisation."""
-    cyrillic = bool(_CYRILLIC.search(term))
-    if cyrillic == bool(_CYRILLIC.search(word)) or latin_key(word) not in cross_script_keys(term):
+    cyrillic = has_cyrillic(term)
+    if cyrillic == has_cyrillic(word) or latin_key(word) not in cross_script_keys(term):
         return False
     long_enough = len(term) > TRANSLIT_PREFIX and len(word) >= TRANSLIT_PREFIX
     if long_enough and latin_key(term) == latin_key(word):

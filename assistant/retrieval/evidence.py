@@ -183,8 +183,9 @@ class EvidenceSelector:
         bit = {term: 1 << number for number, term in enumerate(present)}
         held = [0] * len(candidates)
         for term, found_in in present.items():
-            for index in (index for index, there in enumerate(found_in) if there):
-                held[index] |= bit[term]
+            for index, there in enumerate(found_in):
+                if there:
+                    held[index] |= bit[term]
         # Per language: the focus terms that can be looked for word for word (and how many),
         # and every term that must be there for the sentence to be about what the question
         # names in full.

@@ -303,13 +303,24 @@ def transliterate(word: str) -> str:
     return word.lower().translate(_TRANSLIT)
 
 
+def has_cyrillic(word: str) -> bool:
+    """Whether a lower-cased word has a Russian letter."""
+    return _CYRILLIC_LETTER.search(word) is not None
+
+
+def latin_key(word: str) -> str:
+    """The first letters of a lower-cased word in Latin script (a Russian word transliterated):
+    a name written in either script begins the same way in both."""
+    return (transliterate(word) if has_cyrillic(word) else word)[:TRANSLIT_PREFIX]
+
+
 def name_present_across_scripts(term: str, words: set[str]) -> bool | None:
     """Whether a Cyrillic name ("Измерова", "Бразилии") occurs in Latin text, by the first
     letters of its transliteration; None when the term cannot be checked that way (an
     acronym, whose Latin form is another word: ВОЗ is WHO, or a short word)."""
     if term.isupper() or len(term) < TRANSLIT_PREFIX + 1:
         return None
-    prefix = transliterate(term)[:TRANSLIT_PREFIX]
+    prefix = latin_key(term.lower())
     return any(word.startswith(prefix) for word in words)
 
 
