@@ -8,6 +8,11 @@ It is a cache, never the truth: a key holds the document, the sentence's offsets
 its text, so a changed document simply misses, and anything here may be lost or deleted
 without harm. One file per embedding model (`sentences/<model>.sqlite3` in the data
 directory); vectors are stored, and used, as float16.
+
+Beside the vectors, each chunk done keeps what the answer step reads of its sentences whatever
+the question (offsets, stemmed terms, words, kinds of answer), as text in a format its writer
+names: reading it back costs a tenth of working it out again. A chunk whose data is in another
+format (an older release's) counts as not done, and the next sentence stage writes it again.
 """
 
 from __future__ import annotations
@@ -28,8 +33,13 @@ logger = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, doc_id TEXT NOT NULL, data BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS vectors_by_doc ON vectors(doc_id);
-CREATE TABLE IF NOT EXISTS chunks_done (chunk_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS chunk_sentences (
+    chunk_id TEXT PRIMARY KEY, format TEXT NOT NULL, data TEXT NOT NULL
+);
 """
+# Which chunks had their vectors, before each kept its sentences' data too (an older file's
+# table, dropped once: those chunks are done again, their vectors read back, not computed).
+_OLD_DONE = "chunks_done"
 _BATCH = 500  # SQLite host parameters per statement stay well under its limit
 
 
@@ -45,11 +55,17 @@ def as_stored(vectors: np.ndarray) -> np.ndarray:
 
 
 class SentenceStore:
-    """Sentence vectors by key, and which chunks have all theirs. Thread- and process-safe."""
+    """Sentence vectors by key, and the chunks that have all theirs with their sentences' data.
+    Thread- and process-safe."""
 
     def __init__(self, path: Path) -> None:
+        self.path = path
         self._conn = open_database(path, (_SCHEMA,))
         self._lock = threading.Lock()
+        exists = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        if self._conn.execute(exists, (_OLD_DONE,)).fetchone():
+            with immediate_transaction(self._conn, self._lock) as conn:
+                conn.execute(f"DROP TABLE IF EXISTS {_OLD_DONE}")
 
     @classmethod
     def for_model(cls, data_dir: Path, model_key: str) -> SentenceStore:
@@ -92,16 +108,40 @@ class SentenceStore:
         except sqlite3.Error as exc:
             logger.warning("sentence vectors not kept (%s): they are computed again", exc)
 
-    def mark_done(self, chunk_ids: Iterable[str]) -> None:
-        """Record chunks whose sentences all have vectors here."""
-        rows = [(chunk_id,) for chunk_id in chunk_ids]
+    def put_chunks(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Record (chunk_id, format, data) for chunks whose sentences all have vectors here."""
         with immediate_transaction(self._conn, self._lock) as conn:
-            conn.executemany("INSERT OR IGNORE INTO chunks_done (chunk_id) VALUES (?)", rows)
+            conn.executemany(
+                "INSERT OR REPLACE INTO chunk_sentences (chunk_id, format, data) VALUES (?, ?, ?)",
+                list(rows),
+            )
 
-    def done_ids(self) -> set[str]:
-        """Chunks whose sentences all have vectors here."""
+    def chunk_data(self, chunk_ids: Sequence[str], data_format: str) -> dict[str, str]:
+        """The kept data of those of `chunk_ids` written in `data_format` (none, with a
+        warning, when the file cannot be read: it is worked out instead)."""
+        found: dict[str, str] = {}
+        try:
+            with self._lock:
+                for begin in range(0, len(chunk_ids), _BATCH):
+                    part = chunk_ids[begin : begin + _BATCH]
+                    rows = self._conn.execute(
+                        "SELECT chunk_id, data FROM chunk_sentences WHERE format = ? "
+                        f"AND chunk_id IN ({','.join('?' * len(part))})",
+                        (data_format, *part),
+                    ).fetchall()
+                    found.update(rows)
+        except sqlite3.Error as exc:
+            logger.warning("sentence data could not be read (%s): it is worked out", exc)
+            return {}
+        return found
+
+    def done_ids(self, data_format: str) -> set[str]:
+        """Chunks whose sentences all have vectors here, and their data in `data_format`."""
         with self._lock:
-            return {row[0] for row in self._conn.execute("SELECT chunk_id FROM chunks_done")}
+            rows = self._conn.execute(
+                "SELECT chunk_id FROM chunk_sentences WHERE format = ?", (data_format,)
+            )
+            return {row[0] for row in rows}
 
     def prune(self, served_docs: set[str], served_chunks: set[str]) -> int:
         """Forget documents and chunks no longer served; return how many vectors went."""
@@ -111,9 +151,10 @@ class SentenceStore:
             before = conn.total_changes
             conn.executemany("DELETE FROM vectors WHERE doc_id = ?", gone_docs)
             removed = conn.total_changes - before
-            done = {row[0] for row in conn.execute("SELECT chunk_id FROM chunks_done")}
+            done = {row[0] for row in conn.execute("SELECT chunk_id FROM chunk_sentences")}
             conn.executemany(
-                "DELETE FROM chunks_done WHERE chunk_id = ?", [(c,) for c in done - served_chunks]
+                "DELETE FROM chunk_sentences WHERE chunk_id = ?",
+                [(c,) for c in done - served_chunks],
             )
         return removed
 

@@ -6,12 +6,15 @@ rare terms count more): its *topical* score. Answers often stand next to the sen
 matches best ("... a competition was held. The winner was Sergey Nikolaev."), so a sentence's
 *context* score also takes in its neighbours', and a sentence holding the kind of answer the
 question expects (a name, a date, an amount) is preferred. Sentence vectors are computed after
-each ingest and kept on disk (`SentenceStore`), so answering embeds only the question.
-Offsets are always into the document's canonical text, so a quote is `text[start:end]`.
+each ingest and kept on disk (`SentenceStore`), so answering embeds only the question; so is
+what scoring reads of each chunk's sentences whatever the question (`encode_sentences`), so
+answering does not split and stem them again. Offsets are always into the document's canonical
+text, so a quote is `text[start:end]`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable, Sequence, Set
@@ -24,7 +27,9 @@ from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
     analyse,
+    answer_types_in,
     has_answer_type,
+    has_type_bit,
     terms_present,
 )
 from ingest.chunker import sentence_spans
@@ -40,6 +45,10 @@ MAX_SENTENCE_CHARS = 600
 NEIGHBOUR_WEIGHT = 0.85
 TYPE_BONUS = 0.12
 FOCUS_BONUS = 0.1
+# The layout of `encode_sentences`; the format a store is asked for adds a digest of a probe
+# text's encoding, so that a change to how sentences are split, stemmed or typed makes the
+# kept data of older releases unread (and written again by the next sentence stage).
+SENTENCE_DATA_LAYOUT = 1
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,18 @@ class EvidenceSelector:
         self._meaning_weight = meaning_weight
         self._cache = cache or SentenceVectorCache()
         self._sentences: Lru[str, tuple[_Sentence, ...]] = Lru(chunks_kept)
+        self._data_format: str | None = None
+
+    @property
+    def data_format(self) -> str:
+        """The format of the sentence data this selector writes and reads (`SentenceStore`)."""
+        if self._data_format is None:
+            probe = _probe_chunk()
+            digest = hashlib.blake2b(
+                encode_sentences(probe, self._compute(probe)).encode("utf-8"), digest_size=6
+            ).hexdigest()
+            self._data_format = f"{SENTENCE_DATA_LAYOUT}-{digest}"
+        return self._data_format
 
     def query_terms(self, question: str) -> list[str]:
         """The question's distinct stemmed terms."""
@@ -215,8 +236,11 @@ class EvidenceSelector:
             focus_share = (held[index] & checkable).bit_count() / count if count else 0.0
             focus_ok = not count or bool(window & checkable)
             focus_full = window & named == named
-            typed = profile.answer_type is not None and has_answer_type(
-                candidate.text, profile.answer_type
+            types = found[index][1].types
+            typed = profile.answer_type is not None and (
+                has_answer_type(candidate.text, profile.answer_type)
+                if types is None
+                else has_type_bit(types, profile.answer_type)
             )
             score = (
                 context
@@ -238,10 +262,11 @@ class EvidenceSelector:
     def _candidates(self, hits: list[ScoredChunk]) -> list[tuple[_Candidate, _Sentence]]:
         """Sentences of the top chunks in document order, without duplicates (a sentence of
         two overlapping chunks is the better-ranked one's)."""
+        top = [hit.chunk for hit in hits[: self._chunks_considered]]
+        sentences = self._sentences_for(top)
         found: dict[tuple[str, int, int], tuple[_Candidate, _Sentence]] = {}
-        for rank, hit in enumerate(hits[: self._chunks_considered]):
-            chunk = hit.chunk
-            for sentence in self._sentences_of(chunk):
+        for rank, chunk in enumerate(top):
+            for sentence in sentences[chunk.chunk_id]:
                 key = (chunk.doc_id, sentence.start, sentence.end)
                 if key not in found:
                     candidate = _Candidate(
@@ -251,58 +276,87 @@ class EvidenceSelector:
                     found[key] = (candidate, sentence)
         return [found[key] for key in sorted(found)]
 
-    def _sentences_of(self, chunk: ChunkRecord) -> tuple[_Sentence, ...]:
-        """A chunk's candidate sentences with their key, stemmed terms and words: the same
+    def _sentences_for(
+        self, chunks: list[ChunkRecord], stop: Callable[[], bool] = lambda: False
+    ) -> dict[str, tuple[_Sentence, ...]]:
+        """The chunks' candidate sentences with their key, stemmed terms and words: the same
         for every question, so kept for the last `chunks_kept` chunks (a chunk id names its
-        text, title and section)."""
-        kept = self._sentences.get(chunk.chunk_id)
-        if kept is None:
-            kept = tuple(
-                _Sentence(
-                    c.start,
-                    c.end,
-                    c.text,
-                    c.heading,
-                    c.paragraph,
-                    sentence_key(chunk.doc_id, c.start, c.end, c.text),
-                    frozenset(self._tokenizer.tokenize(f"{c.text} {c.heading}")),
-                    *text_words(f"{c.text} {c.heading}"),
-                )
-                for c in chunk_candidates(chunk, 0)
+        document, offsets, text, title and section), read from the store when the sentence
+        stage kept them, else worked out (chunk by chunk until `stop()`)."""
+        found: dict[str, tuple[_Sentence, ...]] = {}
+        missing: list[ChunkRecord] = []
+        for chunk in chunks:
+            kept = self._sentences.get(chunk.chunk_id)
+            if kept is None:
+                missing.append(chunk)
+            else:
+                found[chunk.chunk_id] = kept
+        store = self._cache.store
+        if missing and store is not None:
+            data = store.chunk_data([chunk.chunk_id for chunk in missing], self.data_format)
+            for chunk in missing:
+                if chunk.chunk_id in data:
+                    found[chunk.chunk_id] = decode_sentences(chunk, data[chunk.chunk_id])
+                    self._sentences.put(chunk.chunk_id, found[chunk.chunk_id])
+        for chunk in missing:
+            if chunk.chunk_id not in found:
+                if stop():
+                    break
+                found[chunk.chunk_id] = self._compute(chunk, typed=False)
+                self._sentences.put(chunk.chunk_id, found[chunk.chunk_id])
+        return found
+
+    def _compute(self, chunk: ChunkRecord, *, typed: bool = True) -> tuple[_Sentence, ...]:
+        """Work out a chunk's sentences; with `typed`, also the kinds of answer each holds
+        (kept with them; a question otherwise checks only the kind it asks for)."""
+        return tuple(
+            _Sentence(
+                c.start,
+                c.end,
+                c.text,
+                c.heading,
+                c.paragraph,
+                sentence_key(chunk.doc_id, c.start, c.end, c.text),
+                frozenset(self._tokenizer.tokenize(f"{c.text} {c.heading}")),
+                *text_words(f"{c.text} {c.heading}"),
+                answer_types_in(c.text) if typed else None,
             )
-            self._sentences.put(chunk.chunk_id, kept)
-        return kept
+            for c in chunk_candidates(chunk, 0)
+        )
 
     def prepare(self, chunks: list[ChunkRecord], stop: Callable[[], bool]) -> None:
         """Work out ahead what `select` will read of the first `chunks_considered` of `chunks`
         (their sentences, and their kept vectors from disk), chunk by chunk until `stop()`:
         done while a search waits for its vector query."""
-        keys: list[str] = []
-        for chunk in chunks[: self._chunks_considered]:
-            if stop():
-                break
-            keys.extend(sentence.key for sentence in self._sentences_of(chunk))
+        if stop():
+            return
+        sentences = self._sentences_for(chunks[: self._chunks_considered], stop)
+        keys = [sentence.key for found in sentences.values() for sentence in found]
         if keys and not stop():
             self._cache.preload(keys)
 
     def precompute(self, chunks: list[ChunkRecord]) -> int:
-        """Embed and keep the vectors of every candidate sentence of `chunks` (after an
-        ingest); return how many sentences that was."""
-        unique: dict[str, _Candidate] = {}  # overlapping chunks share sentences
+        """Embed and keep the vectors of every candidate sentence of `chunks`, and each
+        chunk's sentence data (after an ingest); return how many sentences that was."""
+        sentences = {chunk.chunk_id: self._compute(chunk) for chunk in chunks}
+        unique: dict[str, tuple[str, str]] = {}  # overlapping chunks share sentences
         for chunk in chunks:
-            for c in chunk_candidates(chunk, 0):
-                unique.setdefault(sentence_key(c.chunk.doc_id, c.start, c.end, c.text), c)
-        candidates = list(unique.values())
-        if candidates:
+            for sentence in sentences[chunk.chunk_id]:
+                unique.setdefault(sentence.key, (sentence.text, chunk.doc_id))
+        if unique:
             self._cache.vectors(
                 self._embedder,
                 list(unique),
-                [c.text for c in candidates],
-                [c.chunk.doc_id for c in candidates],
+                [text for text, _ in unique.values()],
+                [doc_id for _, doc_id in unique.values()],
             )
         if self._cache.store is not None:
-            self._cache.store.mark_done(chunk.chunk_id for chunk in chunks)
-        return len(candidates)
+            data_format = self.data_format
+            self._cache.store.put_chunks(
+                (chunk.chunk_id, data_format, encode_sentences(chunk, sentences[chunk.chunk_id]))
+                for chunk in chunks
+            )
+        return len(unique)
 
     def _similarities(
         self, vectors: np.ndarray, query: np.ndarray, language: str, languages: list[str]
@@ -352,12 +406,76 @@ class _Sentence:
     tokens: frozenset[str]
     words: frozenset[str]
     capitalised: frozenset[str]
+    types: int | None  # `answer_types_in` of its text (None: not worked out)
+
+
+def encode_sentences(chunk: ChunkRecord, sentences: Sequence[_Sentence]) -> str:
+    """A chunk's sentences as text for the store: a line per sentence, tab-separated offsets
+    (in the chunk), paragraph, key digest, kinds of answer, then its terms, words and
+    capitalised words, space-separated (sorted: the same sentences give the same text)."""
+    return "\n".join(
+        "\t".join(
+            (
+                str(s.start - chunk.start),
+                str(s.end - chunk.start),
+                str(s.paragraph[1]),
+                s.key.rsplit(":", 1)[1],
+                str(s.types if s.types is not None else answer_types_in(s.text)),
+                " ".join(sorted(s.tokens)),
+                " ".join(sorted(s.words)),
+                " ".join(sorted(s.capitalised)),
+            )
+        )
+        for s in sentences
+    )
+
+
+def decode_sentences(chunk: ChunkRecord, data: str) -> tuple[_Sentence, ...]:
+    """`encode_sentences`, read back for the same chunk."""
+    if not data:
+        return ()
+    heading = _heading(chunk)
+    found: list[_Sentence] = []
+    for line in data.split("\n"):
+        start, end, paragraph, digest, types, tokens, words, capitalised = line.split("\t")
+        begin, stop = int(start), int(end)
+        first, last = chunk.start + begin, chunk.start + stop
+        found.append(
+            _Sentence(
+                first, last, chunk.text[begin:stop], heading, (chunk.doc_id, int(paragraph)),
+                f"{chunk.doc_id}:{first}:{last}:{digest}", frozenset(tokens.split()),
+                frozenset(words.split()), frozenset(capitalised.split()), int(types),
+            )
+        )  # fmt: skip
+    return tuple(found)
+
+
+def _heading(chunk: ChunkRecord) -> str:
+    return chunk.section.split(" > ")[-1] if chunk.section else ""
+
+
+def _probe_chunk() -> ChunkRecord:
+    """A chunk of both languages, a list, names, dates and amounts: its encoding stands for
+    the rules that split, stem and type sentences (`EvidenceSelector.data_format`)."""
+    text = (
+        "Partners > Contacts\n\nThe agreement with the Northern Institute of Geosciences "
+        "(Padua) runs until 18 November 2026. Contact: Dr. N. Rubtsova, +7 495 123-45-67, "
+        "office@example.org.\n\nThe budget is EUR 12,000; three visits were held:\n"
+        "- 1. Exchange of students.\n- 2. Joint seminars.\n\nСоглашение с Центральным "
+        "институтом действует до 16.10.2029 г. Ответственный — Иван Петров, тел. 8 800 "
+        "555-35-35. Выделено 2 млн рублей."
+    )
+    return ChunkRecord(
+        chunk_id="probe", doc_id="probe", ord=0, start=7, end=7 + len(text), text=text,
+        section="Cooperation > Agreements", title="Probe", source="probe.md", language="en",
+        visibility="public", content_hash="",
+    )  # fmt: skip
 
 
 def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
     """A chunk's candidate sentences, with offsets into the document; a line that ends with a
     colon takes the list items that follow it."""
-    heading = chunk.section.split(" > ")[-1] if chunk.section else ""
+    heading = _heading(chunk)
     spans = _merge_lists(
         chunk.text, sentence_spans(chunk.text, 0, len(chunk.text), max_chars=MAX_SENTENCE_CHARS)
     )

@@ -286,6 +286,21 @@ def has_answer_type(text: str, answer_type: AnswerType | None) -> bool:
     return bool(_HAS_TYPE[answer_type].search(text))
 
 
+# Every kind of answer, in the order of their bits in `answer_types_in`.
+ANSWER_TYPES: tuple[AnswerType, ...] = ("person", "date", "count", "money", "email", "phone")
+
+
+def answer_types_in(text: str) -> int:
+    """The kinds of answer `text` contains, one bit each (`ANSWER_TYPES` order): worked out
+    once per sentence and kept, so a question's check is a bit test."""
+    return sum(1 << bit for bit, kind in enumerate(ANSWER_TYPES) if has_answer_type(text, kind))
+
+
+def has_type_bit(types: int, answer_type: AnswerType | None) -> bool:
+    """`has_answer_type` read from `answer_types_in`'s bits."""
+    return answer_type is None or bool(types >> ANSWER_TYPES.index(answer_type) & 1)
+
+
 _TRANSLIT = str.maketrans(
     {
         "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",

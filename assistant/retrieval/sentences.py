@@ -35,7 +35,7 @@ def embed_sentences(
     served: set[str] = set()
     for visibility in VISIBILITIES:
         served |= facts.served_chunk_ids(visibility)
-    todo = sorted(served - store.done_ids())
+    todo = sorted(served - store.done_ids(selector.data_format))
     progress.stage("sentences", len(todo))
     embedded = 0
     served_docs: set[str] = set()
