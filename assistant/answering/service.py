@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from assistant.answering.decline import DeclinePolicy, decline_text
 from assistant.answering.drafts import AnswerRequest, DraftAnswer
@@ -124,6 +124,8 @@ class AssistantService:
         self.searcher = searcher
         self._selector = selector
         self._answerer = answerer
+        # Checked once: a runtime protocol check costs tens of microseconds per answer.
+        self._streaming = isinstance(answerer, StreamingAnswerer)
         self._sessions = sessions
         self._policy = policy
 
@@ -188,6 +190,7 @@ class AssistantService:
             session,
             audience,
             Turn(question, query, tuple(dict.fromkeys(c.doc_id for c in citations))),
+            new=not session_id,
         )
         yield Finished(
             Answer(
@@ -234,9 +237,9 @@ class AssistantService:
             return text, [], False, "extractive"
         request = AnswerRequest(question, language, evidence, profile)
         released = ""
-        if isinstance(self._answerer, StreamingAnswerer):
+        if self._streaming:
             draft: DraftAnswer | None = None
-            for item in self._answerer.stream(request, cancelled):
+            for item in cast(StreamingAnswerer, self._answerer).stream(request, cancelled):
                 if isinstance(item, DraftAnswer):
                     draft = item
                 else:

@@ -71,9 +71,10 @@ class SessionStore:
             ).fetchall()
         return [Turn(q, r, tuple(filter(None, d.split(",")))) for q, r, d in reversed(rows)]
 
-    def add(self, session_id: str, audience: str, turn: Turn) -> None:
-        """Append a turn; drop turns beyond the bound (and, now and then, those of every
-        session past its expiry)."""
+    def add(self, session_id: str, audience: str, turn: Turn, *, new: bool = False) -> None:
+        """Append a turn; drop turns beyond the bound (not needed for the first turn of a
+        `new` session, whose id was just made) and, now and then, those of every session past
+        its expiry."""
         now = time.time()
         with self._lock, self._conn:
             self._conn.execute(
@@ -81,12 +82,13 @@ class SessionStore:
                 "VALUES(?,?,?,?,?,?)",
                 (session_id, audience, now, turn.question, turn.resolved, ",".join(turn.doc_ids)),
             )
-            self._conn.execute(
-                "DELETE FROM turns WHERE session_id = ? AND audience = ? AND at NOT IN "
-                "(SELECT at FROM turns WHERE session_id = ? AND audience = ? "
-                "ORDER BY at DESC LIMIT ?)",
-                (session_id, audience, session_id, audience, self._max_turns),
-            )
+            if not new:
+                self._conn.execute(
+                    "DELETE FROM turns WHERE session_id = ? AND audience = ? AND at NOT IN "
+                    "(SELECT at FROM turns WHERE session_id = ? AND audience = ? "
+                    "ORDER BY at DESC LIMIT ?)",
+                    (session_id, audience, session_id, audience, self._max_turns),
+                )
             if now - self._swept_at >= self._sweep_every_s:
                 self._conn.execute("DELETE FROM turns WHERE at < ?", (now - self._ttl_s,))
                 self._swept_at = now

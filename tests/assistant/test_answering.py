@@ -220,10 +220,12 @@ def test_follow_up_detection():
 
 def test_sessions_are_bounded_expiring_and_scoped_to_the_audience(tmp_path):
     store = SessionStore(tmp_path / "s.sqlite3", max_turns=3, ttl_s=0.5)
-    for i in range(5):
-        store.add("s1", "public", Turn(f"q{i}", f"q{i}", ()))
+    for i in range(5):  # the first turn of a new session is not trimmed; later ones are
+        store.add("s1", "public", Turn(f"q{i}", f"q{i}", ()), new=i == 0)
         time.sleep(0.01)
     assert [t.question for t in store.recent("s1", "public")] == ["q2", "q3", "q4"]
+    with sqlite3.connect(tmp_path / "s.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM turns").fetchone() == (3,)  # not only read
     assert store.recent("s1", "staff") == []
     time.sleep(0.6)
     assert store.recent("s1", "public") == []
