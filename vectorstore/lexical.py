@@ -54,6 +54,8 @@ _STOPWORD_LINES = (
     "нельзя такой им более всегда конечно всю между",
 )
 _STOPWORDS = frozenset(word for line in _STOPWORD_LINES for word in line.split())
+_QUESTION_CHARS = 300  # texts up to this long are kept tokenized (questions)...
+_QUESTIONS_KEPT = 64  # ... the last this many
 
 
 class BilingualTokenizer:
@@ -63,9 +65,22 @@ class BilingualTokenizer:
         self._russian = Stemmer.Stemmer("russian")
         self._english = Stemmer.Stemmer("english")
         self._cache: dict[str, str] = {}
+        # The last questions' tokens: a question is tokenized by the lexical search and again
+        # by the evidence step (chunk texts, longer, are not kept).
+        self._questions: dict[str, tuple[str, ...]] = {}
 
     def tokenize(self, text: str) -> list[str]:
         """Stemmed tokens of `text` (numbers kept as they are)."""
+        if len(text) > _QUESTION_CHARS:
+            return self._tokenize(text)
+        kept = self._questions.get(text)
+        if kept is None:
+            if len(self._questions) >= _QUESTIONS_KEPT:
+                self._questions.clear()
+            kept = self._questions[text] = tuple(self._tokenize(text))
+        return list(kept)
+
+    def _tokenize(self, text: str) -> list[str]:
         tokens: list[str] = []
         cache = self._cache
         for match in _WORD.finditer(text.lower().replace("ё", "е")):

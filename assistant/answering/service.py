@@ -228,7 +228,9 @@ class AssistantService:
 
         hits = self.searcher.search(query, audience, k=8, query_vector=vector, prepare=prepare)
         profile = profiles[0] if profiles else analyse(question)
-        evidence = self._selector.select(query, vector, hits, profile)
+        evidence = self._selector.select(
+            query, vector, hits, profile, language if query == question else None
+        )
         if cancelled():
             return None
         if not self._policy.answers(evidence, profile, language):

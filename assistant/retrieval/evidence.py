@@ -163,8 +163,10 @@ class EvidenceSelector:
         query_vector: np.ndarray,
         hits: list[ScoredChunk],
         profile: QuestionProfile | None = None,
+        language: str | None = None,
     ) -> list[Evidence]:
-        """Every candidate sentence of the top chunks, best first (duplicates merged)."""
+        """Every candidate sentence of the top chunks, best first (duplicates merged);
+        `language` is the question's when the caller knows it (else it is detected)."""
         profile = profile or analyse(question)
         found = self._candidates(hits)
         if not found:
@@ -173,7 +175,7 @@ class EvidenceSelector:
         texts = [c.text for c in candidates]
         keys = [sentence.key for _, sentence in found]
         doc_ids = [c.chunk.doc_id for c in candidates]
-        question_language = detect_language(question)
+        question_language = language or detect_language(question)
         similarities = self._similarities(
             self._cache.vectors(self._embedder, keys, texts, doc_ids), query_vector,
             question_language, [c.chunk.language for c in candidates],
@@ -211,12 +213,12 @@ class EvidenceSelector:
         # and every term that must be there for the sentence to be about what the question
         # names in full.
         checkable_in: dict[str, tuple[int, int, int]] = {}
-        for language in {candidate.chunk.language for candidate in candidates}:
-            lookable = [t for t in profile.focus if _same_script(t, language)]
-            checkable_in[language] = (
+        for chunk_language in {candidate.chunk.language for candidate in candidates}:
+            lookable = [t for t in profile.focus if _same_script(t, chunk_language)]
+            checkable_in[chunk_language] = (
                 sum(bit[t] for t in lookable),
                 len(lookable),
-                sum(bit[t] for t in present if _same_script(t, language)),
+                sum(bit[t] for t in present if _same_script(t, chunk_language)),
             )
         paragraphs: dict[tuple[str, int], int] = {}
         for index, candidate in enumerate(candidates):

@@ -212,3 +212,21 @@ def test_chunks_of_stop_words_only_index_and_round_trip_finding_nothing(tmp_path
     index.save(tmp_path / "g")
     loaded = LexicalIndex.load(tmp_path / "g", BilingualTokenizer())
     assert len(loaded) == 2 and loaded.search("agreement", 5) == []
+
+
+def test_a_question_tokenized_again_gives_the_same_tokens_whatever_was_done_with_the_first():
+    """Questions are kept tokenized (the lexical search and the evidence step both ask): a
+    caller changing its list changes nothing for the next, and kept or not the tokens are
+    those of a fresh tokenizer, for questions and for long texts alike."""
+    tokenizer = BilingualTokenizer()
+    question = "When does the agreement with the Institute of Occupational Health expire?"
+    first = tokenizer.tokenize(question)
+    first.append("changed")
+    assert tokenizer.tokenize(question) == BilingualTokenizer().tokenize(question)
+    assert "changed" not in tokenizer.tokenize(question)
+    long_text = " ".join([question] * 20)
+    assert tokenizer.tokenize(long_text) == BilingualTokenizer().tokenize(long_text)
+    for number in range(200):  # many questions: bounded, and still right
+        text = f"Agreement {number} with partners in Cuba"
+        assert tokenizer.tokenize(text) == ["agreement", str(number), "partner", "cuba"]
+    assert len(tokenizer._questions) <= 64
