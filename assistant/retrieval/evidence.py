@@ -209,16 +209,25 @@ class EvidenceSelector:
             for index, there in enumerate(found_in):
                 if there:
                     held[index] |= bit[term]
-        # Per language: the focus terms that can be looked for word for word (and how many),
-        # and every term that must be there for the sentence to be about what the question
-        # names in full.
-        checkable_in: dict[str, tuple[int, int, int]] = {}
-        for chunk_language in {candidate.chunk.language for candidate in candidates}:
-            lookable = [t for t in profile.focus if _same_script(t, chunk_language)]
-            checkable_in[chunk_language] = (
+        # Per kind of chunk (its language, and whether it writes names in Latin letters: a
+        # Russian registry of foreign partners does): the focus terms that can be looked for
+        # word for word (and how many), and every term that must be there for the sentence to
+        # be about what the question names in full.
+        named_in_latin: dict[str, bool] = {}
+        for candidate, sentence in found:
+            chunk_id = candidate.chunk.chunk_id
+            if not named_in_latin.get(chunk_id):
+                named_in_latin[chunk_id] = any(_LATIN.search(w) for w in sentence.capitalised)
+        checkable_in: dict[tuple[str, bool], tuple[int, int, int]] = {}
+        for kind in {
+            (candidate.chunk.language, named_in_latin[candidate.chunk.chunk_id])
+            for candidate in candidates
+        }:
+            lookable = [t for t in profile.focus if _same_script(t, *kind)]
+            checkable_in[kind] = (
                 sum(bit[t] for t in lookable),
                 len(lookable),
-                sum(bit[t] for t in present if _same_script(t, chunk_language)),
+                sum(bit[t] for t in present if _same_script(t, *kind)),
             )
         paragraphs: dict[tuple[str, int], int] = {}
         for index, candidate in enumerate(candidates):
@@ -234,7 +243,9 @@ class EvidenceSelector:
             window = paragraphs[candidate.paragraph] | held[index]
             for other in neighbours:
                 window |= held[other]
-            checkable, count, named = checkable_in[candidate.chunk.language]
+            checkable, count, named = checkable_in[
+                candidate.chunk.language, named_in_latin[candidate.chunk.chunk_id]
+            ]
             focus_share = (held[index] & checkable).bit_count() / count if count else 0.0
             focus_ok = not count or bool(window & checkable)
             focus_full = window & named == named
@@ -498,6 +509,7 @@ def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
 
 
@@ -510,9 +522,14 @@ def text_words(text: str) -> tuple[frozenset[str], frozenset[str]]:
     )
 
 
-def _same_script(term: str, language: str) -> bool:
-    """Whether a focus term can be looked for word for word in a text of `language`."""
-    return term.isdigit() or bool(_CYRILLIC.search(term)) == (language == "ru")
+def _same_script(term: str, language: str, latin_names: bool = False) -> bool:
+    """Whether a focus term can be looked for word for word in a text of `language` (a Latin
+    term also in Russian text that writes names in Latin letters)."""
+    if term.isdigit():
+        return True
+    if _CYRILLIC.search(term):
+        return language == "ru"
+    return language != "ru" or latin_names
 
 
 def _merge_lists(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

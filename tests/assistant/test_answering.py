@@ -123,6 +123,18 @@ def real_assistant(real_embedder, tmp_path_factory) -> AssistantService:
 
 
 @pytest.mark.integration
+def test_a_partner_the_documents_record_no_agreement_with_gets_no_row_of_another(real_assistant):
+    """The sample's registry is in Russian with its partners' names in Latin letters. Asked when
+    the agreement with IARC expires (the pages name IARC; no agreement with it is recorded),
+    the answer is not a registry row about another partner (it was the Hunan institute's): in
+    such a chunk a Latin name is looked for word for word, as in English text."""
+    answer = real_assistant.ask("When does the agreement with IARC expire?", "public")
+    assert not any(c.source.endswith("agreements_registry.csv") for c in answer.citations)
+    assert not answer.found
+    assert_citations_exact(real_assistant, answer)
+
+
+@pytest.mark.integration
 def test_a_follow_up_is_resolved_against_the_previous_turn(real_assistant):
     assistant = real_assistant
     first = assistant.ask(
