@@ -22,11 +22,11 @@ from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
     WordIndex,
+    has_latin,
     name_present_across_scripts,
 )
 
 _CYRILLIC = re.compile(r"[а-яё]", re.I)
-_LATIN = re.compile(r"[a-z]", re.I)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
             lower, upper = _words_of(text)
             words |= lower
             capitalised |= upper
-    latin = any(_LATIN.search(word) for word in words)
+    latin = any(has_latin(word) for word in words)
     index: WordIndex | None = None  # made when a term is not there word for word
     for term in profile.focus:
         if term in words:

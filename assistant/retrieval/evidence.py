@@ -29,6 +29,7 @@ from assistant.retrieval.question_analysis import (
     analyse,
     answer_types_in,
     has_answer_type,
+    has_latin,
     has_type_bit,
     terms_present,
 )
@@ -212,12 +213,14 @@ class EvidenceSelector:
         # Per kind of chunk (its language, and whether it writes names in Latin letters: a
         # Russian registry of foreign partners does): the focus terms that can be looked for
         # word for word (and how many), and every term that must be there for the sentence to
-        # be about what the question names in full.
-        named_in_latin: dict[str, bool] = {}
-        for candidate, sentence in found:
-            chunk_id = candidate.chunk.chunk_id
-            if not named_in_latin.get(chunk_id):
-                named_in_latin[chunk_id] = any(_LATIN.search(w) for w in sentence.capitalised)
+        # be about what the question names in full. Only a Russian chunk asked for a Latin
+        # term needs looking at for names in Latin letters.
+        named_in_latin = dict.fromkeys((c.chunk.chunk_id for c in candidates), False)
+        if any(has_latin(term) for term in profile.focus):
+            for candidate, sentence in found:
+                chunk_id = candidate.chunk.chunk_id
+                if candidate.chunk.language == "ru" and not named_in_latin[chunk_id]:
+                    named_in_latin[chunk_id] = has_latin(" ".join(sentence.capitalised))
         checkable_in: dict[tuple[str, bool], tuple[int, int, int]] = {}
         for kind in {
             (candidate.chunk.language, named_in_latin[candidate.chunk.chunk_id])
@@ -509,7 +512,6 @@ def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
-_LATIN = re.compile(r"[a-z]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
 
 

@@ -133,6 +133,7 @@ def analyse(question: str) -> QuestionProfile:
 
 _RUSSIAN_STEMMER = Stemmer.Stemmer("russian")
 _CYRILLIC_LETTER = re.compile(r"[а-яё]")
+_LATIN_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
 
 
 def match_form(term: str) -> str:
@@ -288,17 +289,18 @@ def has_answer_type(text: str, answer_type: AnswerType | None) -> bool:
 
 # Every kind of answer, in the order of their bits in `answer_types_in`.
 ANSWER_TYPES: tuple[AnswerType, ...] = ("person", "date", "count", "money", "email", "phone")
+_TYPE_BIT = {kind: 1 << number for number, kind in enumerate(ANSWER_TYPES)}
 
 
 def answer_types_in(text: str) -> int:
     """The kinds of answer `text` contains, one bit each (`ANSWER_TYPES` order): worked out
     once per sentence and kept, so a question's check is a bit test."""
-    return sum(1 << bit for bit, kind in enumerate(ANSWER_TYPES) if has_answer_type(text, kind))
+    return sum(bit for kind, bit in _TYPE_BIT.items() if has_answer_type(text, kind))
 
 
 def has_type_bit(types: int, answer_type: AnswerType | None) -> bool:
     """`has_answer_type` read from `answer_types_in`'s bits."""
-    return answer_type is None or bool(types >> ANSWER_TYPES.index(answer_type) & 1)
+    return answer_type is None or bool(types & _TYPE_BIT[answer_type])
 
 
 _TRANSLIT = str.maketrans(
@@ -321,6 +323,11 @@ def transliterate(word: str) -> str:
 def has_cyrillic(word: str) -> bool:
     """Whether a lower-cased word has a Russian letter."""
     return _CYRILLIC_LETTER.search(word) is not None
+
+
+def has_latin(text: str) -> bool:
+    """Whether a text has a Latin letter."""
+    return _LATIN_LETTER.search(text) is not None
 
 
 def latin_key(word: str) -> str:
