@@ -9,7 +9,7 @@ from typing import Literal
 
 from assistant.knowledge.countries import find_country
 from assistant.knowledge.periods import Period, find_period
-from assistant.retrieval.question_analysis import match_forms, name_terms
+from assistant.retrieval.question_analysis import acronyms, match_forms, name_terms
 from ingest.facts.places import is_country_name
 
 Intent = Literal["expiring", "signed", "count", "country", "contacts"]
@@ -66,23 +66,12 @@ def partner_terms(question: str) -> tuple[str, ...]:
     their stems (`match_form`)."""
     return match_forms(
         word
-        for word in (*name_terms(question), *_acronyms(question))
+        for word in (*name_terms(question), *acronyms(question))
         if not is_country_name(word)
         and not _MONTH_OR_PERIOD.match(word)
         and not _AGREEMENT.match(word)
         and not _PARTNER.match(word)
     )
-
-
-def _acronyms(question: str) -> list[str]:
-    """The acronyms of a question, lower-cased: words of two letters or more in capitals
-    (none when most of its words are: a question typed in capitals)."""
-    words = [word for word in _WORD.findall(question) if len(word) >= 2 and not word.isdigit()]
-    capitals = [word.lower() for word in words if word.isupper()]
-    return capitals if len(capitals) * 2 <= len(words) else []
-
-
-_WORD = re.compile(r"\w+")
 
 
 def _upcoming(today: date) -> Period:

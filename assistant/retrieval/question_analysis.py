@@ -222,17 +222,41 @@ def singular(word: str) -> str:
 
 def focus_terms(question: str) -> tuple[str, ...]:
     """Names, acronyms and numbers in the question (lower-cased): capitalised words not at
-    the start, all-caps words, digits and ordinals — minus domain-generic words."""
+    the start, all-caps words, digits and ordinals — minus domain-generic words. An acronym
+    that spells a question word ("the agreement with WHO") is kept (`acronyms`)."""
     terms: list[str] = []
+    spelled = set(acronyms(question)) & _QUESTION_WORDS
     for index, match in enumerate(_WORD.finditer(question)):
         word = match.group().strip("-")
-        if not word or word.lower() in _GENERIC:
+        if not word:
+            continue
+        lowered = word.lower()
+        if lowered in _GENERIC and not (index > 0 and word.isupper() and lowered in spelled):
             continue
         is_name = word[0].isupper() and index > 0
         is_acronym = len(word) >= 2 and word.isupper()
         if is_name or is_acronym or _ORDINAL_OR_NUMBER.match(word):
-            terms.append(word.lower())
+            terms.append(lowered)
     return tuple(dict.fromkeys(terms))
+
+
+def acronyms(question: str) -> list[str]:
+    """The acronyms of a question, lower-cased: words of two letters or more in capitals
+    (none when most of its words are: a question typed in capitals). Of those that spell a
+    common word ("WHO", "AND"), only ones of three letters or more not at the start count: "IT"
+    or a shouted first word is more likely the word than a name."""
+    words = [match.group() for match in _WORD.finditer(question)]
+    words = [word for word in words if len(word) >= 2 and not word.isdigit()]
+    found: list[str] = []
+    for index, word in enumerate(words):
+        if not word.isupper():
+            continue
+        lowered = word.lower()
+        if lowered in _QUESTION_WORDS and (index == 0 or len(word) < 3):
+            continue
+        found.append(lowered)
+    capitals = sum(word.isupper() for word in words)
+    return found if capitals * 2 <= len(words) else []
 
 
 _INITIAL_SURNAME = re.compile(r"\b[A-ZА-ЯЁ]\.\s?(?:[A-ZА-ЯЁ]\.\s?)?[A-ZА-ЯЁ][a-zа-яё]{2,}")

@@ -135,6 +135,20 @@ def test_a_partner_the_documents_record_no_agreement_with_gets_no_row_of_another
 
 
 @pytest.mark.integration
+def test_an_acronym_that_spells_a_question_word_is_still_a_name(real_assistant):
+    """ "WHO" is the World Health Organization, not the question word: no agreement with it is
+    recorded, so the answer is no registry row about another partner (it was the Havana
+    institute's, since the acronym was dropped as a question word)."""
+    answer = real_assistant.ask("When does the agreement with WHO expire?", "public")
+    assert not any(c.source.endswith("agreements_registry.csv") for c in answer.citations)
+    assert not answer.found
+    # The word itself still asks: the pages' WHO programme is found.
+    asked = real_assistant.ask("Which WHO body was the Budapest meeting held under?", "public")
+    assert asked.found and "Regional Committee" in asked.answer
+    assert_citations_exact(real_assistant, asked)
+
+
+@pytest.mark.integration
 def test_a_follow_up_is_resolved_against_the_previous_turn(real_assistant):
     assistant = real_assistant
     first = assistant.ask(
@@ -426,5 +440,17 @@ def test_russian_names_are_looked_for_in_every_case_and_english_ones_as_they_are
     for term, document_word in (("восточн", "восточный"), ("анкар", "анкаре")):
         assert term in profile.focus and term_present(term, {document_word})
     assert analyse("Кто подписал соглашение с ВОЗ?").focus == ("воз",)  # an acronym as it is
+
+
+def test_an_acronym_spelling_a_question_word_is_kept_but_not_the_word():
+    from assistant.retrieval.question_analysis import acronyms, focus_terms
+
+    assert focus_terms("When does the agreement with WHO expire?") == ("who",)
+    assert focus_terms("Who signed the agreement with Hunan?") == ("hunan",)
+    # A shouted first word, two-letter words and a question typed in capitals are words.
+    assert acronyms("WHO signed the MOU with Hunan?") == ["mou"]
+    assert acronyms("Is IN the ILO list?") == ["ilo"]
+    assert acronyms("WHEN DOES THE AGREEMENT WITH WHO EXPIRE?") == []
+    assert focus_terms("How long is the WHO programme, and who oversees it?") == ("who",)
     english = analyse("When does the agreement with the Havana Institute expire?")
     assert english.focus == ("havana",) and english.full_names == ("havana", "institute")
