@@ -14,7 +14,7 @@ from assistant.knowledge.periods import Period
 from assistant.knowledge.router import StructuredQuery
 from assistant.retrieval.audience import Audience, visibilities_for
 from vectorstore.facts_db import FactsDB
-from vectorstore.facts_store import StoredAgreement
+from vectorstore.facts_store import StoredAgreement, StoredContact
 
 MAX_ROWS = 25
 _Others = dict[int, tuple[StoredAgreement, ...]]
@@ -167,22 +167,84 @@ class KnowledgeAnswerer:
     def _contacts(
         self, query: StructuredQuery, language: Language, catalog: Catalog
     ) -> Answer | None:
-        stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
-        scored = catalog.contacts_matching(stems)
-        if not scored:
-            return None
+        """Who to contact. About a partner the question names (or the partners in a country
+        it names): who the agreements' mentions say is responsible, and the people whose
+        contact details name that partner; None when the facts hold neither (the pages may).
+        Otherwise the contacts whose text shares the most words with the question."""
         citations: list[Citation] = []
-        lines = []
-        for _, position in scored[:5]:
-            contact = catalog.contacts[position]
-            marker = self._cite(
-                contact.doc_id, contact.fact.evidence_start, contact.fact.evidence_end, citations
-            )
-            parts = [contact.fact.person, contact.fact.role, contact.fact.organisation,
-                     contact.fact.phone, contact.fact.email]  # fmt: skip
-            lines.append(f"- {', '.join(p for p in parts if p)} {marker}")
+        if query.partner_terms or query.country:
+            agreements: list[MergedAgreement] = []
+            if query.partner_terms:
+                agreements = catalog.with_partner(query.partner_terms)
+                if query.country:
+                    in_country = {id(catalog.merged[i]) for i in catalog.country_ids(query.country)}
+                    agreements = [m for m in agreements if id(m) in in_country]
+            elif query.country:
+                agreements = [catalog.merged[i] for i in sorted(catalog.country_ids(query.country))]
+            lines = [
+                line
+                for merged in agreements
+                for line in self._responsible(merged, language, citations)
+            ][:MAX_ROWS]
+            people = catalog.contacts_naming(query.partner_terms) if query.partner_terms else []
+            lines += [self._contact_line(catalog.contacts[p], citations) for p in people[:5]]
+            if not lines and agreements:
+                # The agreements are recorded, but not who is responsible for them: say so,
+                # with what is known of them, rather than guess from the pages.
+                today = self._today()
+                rows = [
+                    self._row(m.primary, language, today, citations, catalog.others)
+                    for m in agreements[:MAX_ROWS]
+                ]
+                head = (
+                    "В документах не указано, кто отвечает за эти соглашения:"
+                    if language == "ru"
+                    else "The documents do not say who is responsible for these agreements:"
+                )
+                return self._finish("\n".join([head, *rows]), citations, language, found=False)
+            if not lines:
+                return None
+        else:
+            stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
+            scored = catalog.contacts_matching(stems)
+            if not scored:
+                return None
+            lines = [self._contact_line(catalog.contacts[p], citations) for _, p in scored[:5]]
         head = "Контакты:" if language == "ru" else "Contacts:"
         return self._finish("\n".join([head, *lines]), citations, language, found=True)
+
+    def _responsible(
+        self, merged: MergedAgreement, language: Language, citations: list[Citation]
+    ) -> list[str]:
+        """One line per distinct set of contact details the agreement's mentions give (who is
+        responsible, e-mail, phone), each cited; none when they give none."""
+        details: dict[tuple[str, ...], list[StoredAgreement]] = {}
+        for stored in _all(merged):
+            fact = stored.fact
+            given = tuple(p for p in (fact.responsible, fact.email, fact.phone) if p)
+            if given:
+                details.setdefault(given, []).append(stored)
+        fact = merged.primary.fact
+        country = f" ({fact.country})" if fact.country else ""
+        kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind
+        label = "ответственный" if language == "ru" else "responsible"
+        lines = []
+        for mentions in details.values():
+            marker = "".join(
+                self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
+                for s in mentions
+            )
+            first = mentions[0].fact
+            who = f"{label}: {first.responsible}" if first.responsible else ""
+            parts = [part for part in (who, first.email, first.phone) if part]
+            lines.append(f"- {fact.partner}{country} — {kind}: {'; '.join(parts)} {marker}")
+        return lines
+
+    def _contact_line(self, contact: StoredContact, citations: list[Citation]) -> str:
+        fact = contact.fact
+        marker = self._cite(contact.doc_id, fact.evidence_start, fact.evidence_end, citations)
+        parts = [fact.person, fact.role, fact.organisation, fact.phone, fact.email]
+        return f"- {', '.join(p for p in parts if p)} {marker}"
 
     # --- rows and citations --------------------------------------------------------------------
     def _row(

@@ -168,6 +168,23 @@ class Catalog:
         order = np.lexsort((found, -counts[found]))
         return [(int(counts[found[i]]), int(found[i])) for i in order]
 
+    def contacts_naming(self, terms: tuple[str, ...]) -> list[int]:
+        """Positions of the contacts whose text (with their document's title) holds every
+        partner term as a word, or a Russian stem as the start of one, in catalog order."""
+        if not terms or not self.contacts:
+            return []
+        found = set(self._contacts_with(terms[0]).tolist())
+        for term in terms[1:]:
+            found &= set(self._contacts_with(term).tolist())
+        return [
+            position
+            for position in sorted(found)
+            if all(
+                partner_term_present(term, set(_WORD.findall(self.contact_texts[position])))
+                for term in terms
+            )
+        ]
+
     def _contacts_with(self, stem: str) -> np.ndarray:
         hit = self._stem_hits.get(stem)
         if hit is None:

@@ -49,8 +49,8 @@ class StructuredQuery:
 def route(question: str, today: date) -> StructuredQuery | None:
     """A structured query for `question`, or None when similarity search should answer it."""
     query = _route(question, today)
-    if query is None or query.intent == "contacts":
-        return query
+    if query is None or (query.intent == "contacts" and not _about_agreements(question)):
+        return query  # "Who should I contact about internships?": the contacts' own words
     names = partner_terms(question)
     if query.intent == "expiring" and query.period is None and query.country is None and not names:
         # "Which agreements expire?" asks what is coming up; "When does the agreement with
@@ -90,11 +90,17 @@ _MONTH_OR_PERIOD = re.compile(
 )
 
 
+def _about_agreements(question: str) -> bool:
+    return bool(_AGREEMENT.search(question) or _PARTNER.search(question))
+
+
 def _route(question: str, today: date) -> StructuredQuery | None:
     agreement = bool(_AGREEMENT.search(question))
     partner = bool(_PARTNER.search(question))
     if _CONTACT.search(question):
-        return StructuredQuery("contacts", topic=question)
+        # "Who is responsible for the agreements with Cuba?" asks the registry's rows there.
+        country = find_country(question) if agreement or partner else None
+        return StructuredQuery("contacts", topic=question, country=country)
     if (agreement or partner) and _EXPIRE.search(question):
         # With a partner country or a partner and no period: their agreements, whenever they
         # end (`route` adds the coming year when neither is named).

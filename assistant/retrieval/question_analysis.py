@@ -100,8 +100,16 @@ _QUESTION_WORDS = frozenset(
     ).split()
 )
 _GENERIC = _ORGANISATION_WORDS | _QUESTION_WORDS
+# The Russian counterparts of `_ORGANISATION_WORDS`, in any case ("с Фондом" names no one in
+# particular, as "with the Foundation" does not): compared by stem (`match_form`).
+_RUSSIAN_ORGANISATION_WORDS = (
+    "институт", "учреждение", "центр", "министерство", "национальный", "международный",
+    "здоровье", "организация", "университет", "отдел", "департамент", "фонд", "программа",
+    "научный", "медицинский", "исследовательский",
+)  # fmt: skip
 MIN_PREFIX = 4  # a focus term or word shorter than this (or a number) matches whole words only
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
+_PLAIN_WORD = re.compile(r"\w+")  # "ZQX-42" is the acronym "zqx" (partner names split so)
 _ORDINAL_OR_NUMBER = re.compile(r"^\d+(st|nd|rd|th|-?[а-я]{1,3})?$", re.I)
 
 
@@ -147,6 +155,19 @@ def match_form(term: str) -> str:
     return term
 
 
+_RUSSIAN_ORGANISATION_STEMS = frozenset(map(match_form, _RUSSIAN_ORGANISATION_WORDS))
+
+
+def _generic(lowered: str) -> bool:
+    """Whether a lower-cased word is a question word or names a kind of organisation or field
+    (in English as it is, in Russian in any case)."""
+    if lowered in _GENERIC:
+        return True
+    return bool(_CYRILLIC_LETTER.search(lowered)) and (
+        match_form(lowered) in _RUSSIAN_ORGANISATION_STEMS
+    )
+
+
 def match_forms(terms: Iterable[str]) -> tuple[str, ...]:
     """`match_form` of each term, without repeats."""
     return tuple(dict.fromkeys(match_form(term) for term in terms))
@@ -158,7 +179,7 @@ def focus_names(question: str) -> tuple[str, ...]:
     names: list[str] = []
     for index, match in enumerate(_WORD.finditer(question)):
         word = match.group().strip("-")
-        if index > 0 and word[:1].isupper() and not word.isupper() and word.lower() not in _GENERIC:
+        if index > 0 and word[:1].isupper() and not word.isupper() and not _generic(word.lower()):
             names.append(word.lower())
     return tuple(dict.fromkeys(names))
 
@@ -230,13 +251,14 @@ def focus_terms(question: str) -> tuple[str, ...]:
         word = match.group().strip("-")
         if not word:
             continue
-        lowered = word.lower()
-        if lowered in _GENERIC and not (index > 0 and word.isupper() and lowered in spelled):
-            continue
         is_name = word[0].isupper() and index > 0
         is_acronym = len(word) >= 2 and word.isupper()
-        if is_name or is_acronym or _ORDINAL_OR_NUMBER.match(word):
-            terms.append(lowered)
+        if not (is_name or is_acronym or _ORDINAL_OR_NUMBER.match(word)):
+            continue
+        lowered = word.lower()
+        if _generic(lowered) and not (index > 0 and word.isupper() and lowered in spelled):
+            continue
+        terms.append(lowered)
     return tuple(dict.fromkeys(terms))
 
 
@@ -245,8 +267,7 @@ def acronyms(question: str) -> list[str]:
     (none when most of its words are: a question typed in capitals). Of those that spell a
     common word ("WHO", "AND"), only ones of three letters or more not at the start count: "IT"
     or a shouted first word is more likely the word than a name."""
-    words = [match.group() for match in _WORD.finditer(question)]
-    words = [word for word in words if len(word) >= 2 and not word.isdigit()]
+    words = [w for w in _PLAIN_WORD.findall(question) if len(w) >= 2 and not w.isdigit()]
     found: list[str] = []
     for index, word in enumerate(words):
         if not word.isupper():

@@ -149,6 +149,26 @@ def test_an_acronym_that_spells_a_question_word_is_still_a_name(real_assistant):
 
 
 @pytest.mark.integration
+def test_who_is_responsible_for_an_agreement_is_answered_from_its_registry_row(real_assistant):
+    """The sample's registry names the department responsible for each agreement. Asked in
+    either language, the answer is the Vietnamese agreement's row (it listed three contacts of
+    other programmes, which shared a word with the question)."""
+    for question in (
+        "Who is responsible for the agreement with the Vietnamese Institute of Occupational "
+        "Health and Environment?",
+        "Кто отвечает за соглашение с Вьетнамским институтом медицины труда?",
+    ):
+        answer = real_assistant.ask(question, "public")
+        assert answer.found and answer.mode == "structured"
+        assert "Vietnamese Institute" in answer.answer and "intl@example.org" in answer.answer
+        assert "Kaprin" not in answer.answer and "Konovalchuk" not in answer.answer
+        assert [c.source.rsplit("/", 1)[-1] for c in answer.citations] == [
+            "agreements_registry.csv"
+        ]
+        assert_citations_exact(real_assistant, answer)
+
+
+@pytest.mark.integration
 def test_a_follow_up_is_resolved_against_the_previous_turn(real_assistant):
     assistant = real_assistant
     first = assistant.ask(
@@ -451,6 +471,7 @@ def test_an_acronym_spelling_a_question_word_is_kept_but_not_the_word():
     assert acronyms("WHO signed the MOU with Hunan?") == ["mou"]
     assert acronyms("Is IN the ILO list?") == ["ilo"]
     assert acronyms("WHEN DOES THE AGREEMENT WITH WHO EXPIRE?") == []
+    assert acronyms("When does the agreement with Zanzibar Polytechnic ZQX-42 expire?") == ["zqx"]
     assert focus_terms("How long is the WHO programme, and who oversees it?") == ("who",)
     english = analyse("When does the agreement with the Havana Institute expire?")
     assert english.focus == ("havana",) and english.full_names == ("havana", "institute")

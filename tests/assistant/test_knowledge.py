@@ -534,3 +534,110 @@ def test_a_partner_named_in_the_other_script_is_found_by_its_name_and_kind(tmp_p
     assert ask("Когда истекает соглашение с Центральным фондом безопасности (Самарканд)?") is None
     samarkand = ask("Когда истекает соглашение с Центром промышленной безопасности (Самарканд)?")
     assert samarkand is not None and "02.03.2026" in samarkand.answer
+
+
+CONTACTS_REGISTRY = (
+    "Partner: Hanoi Institute of Occupational Health; Country: Vietnam; Responsible: Asia Desk; "
+    "E-mail: asia@example.org\n"
+    "Partner: Havana Institute of Hygiene; Country: Cuba; Responsible: Americas Desk; "
+    "E-mail: americas@example.org\n"
+    "Partner: Minsk Institute of Hygiene; Country: Belarus\n"
+    "The coordinator of the work with the Hanoi Institute of Occupational Health is Dr. Lan Vu, "
+    "lan.vu@example.org.\n"
+    "The internship coordinator is Dr. Ivan Petrov, interns@example.org.\n"
+)
+
+
+@pytest.fixture
+def contacts_db(tmp_path) -> FactsDB:
+    """A registry naming who is responsible for two agreements (not a third), and two people
+    with contact details: one for the Hanoi partner, one for internships."""
+    text = CONTACTS_REGISTRY
+    db = FactsDB(tmp_path / "contacts.sqlite3")
+    with db.transaction() as conn:
+        document = DocumentRecord("reg", "reg.csv", "reg", "csv", "en", "public", text, "h")
+        FactsDB.replace_document(conn, document, "/reg.csv", [], "now")
+        rows = [
+            ("Hanoi Institute of Occupational Health", "Vietnam", "Asia Desk", "asia@example.org"),
+            ("Havana Institute of Hygiene", "Cuba", "Americas Desk", "americas@example.org"),
+            ("Minsk Institute of Hygiene", "Belarus", None, None),
+        ]
+        agreements = [
+            AgreementFact(partner, *_line(text, f"Partner: {partner}"), country=country,
+                          responsible=responsible, email=email)
+            for partner, country, responsible, email in rows
+        ]  # fmt: skip
+        people = [
+            ContactFact(*_line(text, "The coordinator"), person="Lan Vu", role="coordinator",
+                        email="lan.vu@example.org"),
+            ContactFact(*_line(text, "The internship"), person="Ivan Petrov",
+                        role="internship coordinator", email="interns@example.org"),
+        ]  # fmt: skip
+        replace_facts(conn, "reg", "public", ExtractedFacts(agreements, people, []))
+    return db
+
+
+def _ask(db: FactsDB, question: str, language: str = "en") -> Any:
+    routed = route(question, TODAY)
+    assert routed is not None and routed.intent == "contacts", question
+    answer = KnowledgeAnswerer(db, lambda: TODAY).answer(routed, language, "public")  # type: ignore[arg-type]
+    if answer is not None:
+        for citation in answer.citations:  # every quote is the served text's span
+            assert citation.quote == CONTACTS_REGISTRY[citation.start : citation.end]
+    return answer
+
+
+def test_who_is_responsible_for_an_agreement_is_that_agreements_responsible_and_people(
+    contacts_db,
+):
+    """Asked who is responsible for the agreement with a partner, the answer gives who the
+    registry says is (with its e-mail) and the people whose details name that partner, each
+    cited; not the contacts of other partners or topics (it listed any contact sharing a word
+    with the question: "agreement", "health")."""
+    answer = _ask(
+        contacts_db,
+        "Who is responsible for the agreement with the Hanoi Institute of Occupational Health?",
+    )
+    assert answer is not None and answer.found
+    assert "Asia Desk" in answer.answer and "asia@example.org" in answer.answer
+    assert "Lan Vu" in answer.answer and "lan.vu@example.org" in answer.answer
+    for other in ("Americas", "Havana", "Petrov", "Minsk"):
+        assert other not in answer.answer
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0].startswith("Partner: Hanoi") and quotes[1].startswith("The coordinator")
+    russian = _ask(contacts_db, "Кто отвечает за соглашение с Havana Institute of Hygiene?", "ru")
+    assert russian is not None and "ответственный: Americas Desk" in russian.answer
+    assert "Asia" not in russian.answer
+
+
+def test_contact_questions_about_a_country_a_silent_registry_and_an_unknown_partner(
+    contacts_db,
+):
+    cuba = _ask(contacts_db, "Who is responsible for our agreements with Cuba?")
+    assert cuba is not None and "Americas Desk" in cuba.answer and "Asia" not in cuba.answer
+    # Recorded, but nobody named: said so (found is false), with what is known of it.
+    silent = _ask(contacts_db, "Who is responsible for the agreement with the Minsk Institute?")
+    assert silent is not None and not silent.found
+    assert "do not say who is responsible" in silent.answer and "Minsk" in silent.answer
+    assert "Asia" not in silent.answer and "Americas" not in silent.answer
+    # A partner the facts do not know: the pages may still say (never another's contacts).
+    assert _ask(contacts_db, "Who is responsible for the agreement with Quokka University?") is None
+    # "с Фондом" names no partner in particular (as "with the Foundation" does not).
+    assert route("Кто отвечает за договор с Фондом науки?", TODAY).partner_terms == ()  # type: ignore[union-attr]
+
+
+def test_a_contact_question_about_a_topic_finds_the_contacts_by_their_words(contacts_db):
+    answer = _ask(contacts_db, "Whom do I contact about an internship?")
+    assert answer is not None and answer.found
+    assert answer.answer.splitlines()[1].startswith("- Ivan Petrov")
+
+
+def test_a_visitor_asking_who_is_responsible_for_an_internal_agreement_learns_nothing(facts):
+    """The internal registry's Zanzibar agreement names nobody responsible: staff are told so,
+    with its row; a visitor's question goes on to the public pages (nothing about it here)."""
+    answerer = KnowledgeAnswerer(facts, lambda: TODAY)
+    routed = route("Who is responsible for the agreement with Zanzibar Polytechnic?", TODAY)
+    assert routed is not None and routed.intent == "contacts"
+    assert answerer.answer(routed, "en", "public") is None
+    staff = answerer.answer(routed, "en", "staff")
+    assert staff is not None and not staff.found and "Zanzibar Polytechnic" in staff.answer
