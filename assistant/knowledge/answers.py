@@ -167,51 +167,58 @@ class KnowledgeAnswerer:
     def _contacts(
         self, query: StructuredQuery, language: Language, catalog: Catalog
     ) -> Answer | None:
-        """Who to contact. About a partner the question names (or the partners in a country
-        it names): who the agreements' mentions say is responsible, and the people whose
-        contact details name that partner; None when the facts hold neither (the pages may).
-        Otherwise the contacts whose text shares the most words with the question."""
-        citations: list[Citation] = []
+        """Who to contact: about the agreements with a partner (or with the partners in a
+        country) the question names, see `_partner_contacts`; otherwise the contacts whose
+        text shares the most words with the question."""
         if query.partner_terms or query.country:
-            agreements: list[MergedAgreement] = []
-            if query.partner_terms:
-                agreements = catalog.with_partner(query.partner_terms)
-                if query.country:
-                    in_country = {id(catalog.merged[i]) for i in catalog.country_ids(query.country)}
-                    agreements = [m for m in agreements if id(m) in in_country]
-            elif query.country:
-                agreements = [catalog.merged[i] for i in sorted(catalog.country_ids(query.country))]
-            lines = [
-                line
-                for merged in agreements
-                for line in self._responsible(merged, language, citations)
-            ][:MAX_ROWS]
-            people = catalog.contacts_naming(query.partner_terms) if query.partner_terms else []
-            lines += [self._contact_line(catalog.contacts[p], citations) for p in people[:5]]
-            if not lines and agreements:
-                # The agreements are recorded, but not who is responsible for them: say so,
-                # with what is known of them, rather than guess from the pages.
-                today = self._today()
-                rows = [
-                    self._row(m.primary, language, today, citations, catalog.others)
-                    for m in agreements[:MAX_ROWS]
-                ]
-                head = (
-                    "В документах не указано, кто отвечает за эти соглашения:"
-                    if language == "ru"
-                    else "The documents do not say who is responsible for these agreements:"
-                )
-                return self._finish("\n".join([head, *rows]), citations, language, found=False)
-            if not lines:
-                return None
-        else:
-            stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
-            scored = catalog.contacts_matching(stems)
-            if not scored:
-                return None
-            lines = [self._contact_line(catalog.contacts[p], citations) for _, p in scored[:5]]
+            return self._partner_contacts(query, language, catalog)
+        stems = {w[:5] for w in _words(query.topic) if len(w) > 3}
+        scored = catalog.contacts_matching(stems)
+        if not scored:
+            return None
+        citations: list[Citation] = []
+        lines = [self._contact_line(catalog.contacts[p], citations) for _, p in scored[:5]]
         head = "Контакты:" if language == "ru" else "Contacts:"
         return self._finish("\n".join([head, *lines]), citations, language, found=True)
+
+    def _partner_contacts(
+        self, query: StructuredQuery, language: Language, catalog: Catalog
+    ) -> Answer | None:
+        """Who the agreements' mentions say is responsible, and the people whose contact
+        details name the partner. When the agreements are recorded but nobody responsible for
+        them, the answer says so (not found), with what is known of them; None when the facts
+        know neither (the pages may)."""
+        agreements: list[MergedAgreement]
+        if query.partner_terms:
+            agreements = catalog.with_partner(query.partner_terms)
+            if query.country:
+                in_country = {id(catalog.merged[i]) for i in catalog.country_ids(query.country)}
+                agreements = [m for m in agreements if id(m) in in_country]
+        else:
+            assert query.country is not None
+            agreements = [catalog.merged[i] for i in sorted(catalog.country_ids(query.country))]
+        citations: list[Citation] = []
+        lines = [
+            line for merged in agreements for line in self._responsible(merged, language, citations)
+        ][:MAX_ROWS]
+        people = catalog.contacts_naming(query.partner_terms)
+        lines += [self._contact_line(catalog.contacts[p], citations) for p in people[:5]]
+        if lines:
+            head = "Контакты:" if language == "ru" else "Contacts:"
+            return self._finish("\n".join([head, *lines]), citations, language, found=True)
+        if not agreements:
+            return None
+        today = self._today()
+        rows = [
+            self._row(m.primary, language, today, citations, catalog.others)
+            for m in agreements[:MAX_ROWS]
+        ]
+        head = (
+            "В документах не указано, кто отвечает за эти соглашения:"
+            if language == "ru"
+            else "The documents do not say who is responsible for these agreements:"
+        )
+        return self._finish("\n".join([head, *rows]), citations, language, found=False)
 
     def _responsible(
         self, merged: MergedAgreement, language: Language, citations: list[Citation]

@@ -100,13 +100,6 @@ _QUESTION_WORDS = frozenset(
     ).split()
 )
 _GENERIC = _ORGANISATION_WORDS | _QUESTION_WORDS
-# The Russian counterparts of `_ORGANISATION_WORDS`, in any case ("с Фондом" names no one in
-# particular, as "with the Foundation" does not): compared by stem (`match_form`).
-_RUSSIAN_ORGANISATION_WORDS = (
-    "институт", "учреждение", "центр", "министерство", "национальный", "международный",
-    "здоровье", "организация", "университет", "отдел", "департамент", "фонд", "программа",
-    "научный", "медицинский", "исследовательский",
-)  # fmt: skip
 MIN_PREFIX = 4  # a focus term or word shorter than this (or a number) matches whole words only
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
 _PLAIN_WORD = re.compile(r"\w+")  # "ZQX-42" is the acronym "zqx" (partner names split so)
@@ -155,19 +148,6 @@ def match_form(term: str) -> str:
     return term
 
 
-_RUSSIAN_ORGANISATION_STEMS = frozenset(map(match_form, _RUSSIAN_ORGANISATION_WORDS))
-
-
-def _generic(lowered: str) -> bool:
-    """Whether a lower-cased word is a question word or names a kind of organisation or field
-    (in English as it is, in Russian in any case)."""
-    if lowered in _GENERIC:
-        return True
-    return bool(_CYRILLIC_LETTER.search(lowered)) and (
-        match_form(lowered) in _RUSSIAN_ORGANISATION_STEMS
-    )
-
-
 def match_forms(terms: Iterable[str]) -> tuple[str, ...]:
     """`match_form` of each term, without repeats."""
     return tuple(dict.fromkeys(match_form(term) for term in terms))
@@ -179,7 +159,7 @@ def focus_names(question: str) -> tuple[str, ...]:
     names: list[str] = []
     for index, match in enumerate(_WORD.finditer(question)):
         word = match.group().strip("-")
-        if index > 0 and word[:1].isupper() and not word.isupper() and not _generic(word.lower()):
+        if index > 0 and word[:1].isupper() and not word.isupper() and word.lower() not in _GENERIC:
             names.append(word.lower())
     return tuple(dict.fromkeys(names))
 
@@ -256,7 +236,7 @@ def focus_terms(question: str) -> tuple[str, ...]:
         if not (is_name or is_acronym or _ORDINAL_OR_NUMBER.match(word)):
             continue
         lowered = word.lower()
-        if _generic(lowered) and not (index > 0 and word.isupper() and lowered in spelled):
+        if lowered in _GENERIC and not (index > 0 and word.isupper() and lowered in spelled):
             continue
         terms.append(lowered)
     return tuple(dict.fromkeys(terms))
@@ -265,7 +245,7 @@ def focus_terms(question: str) -> tuple[str, ...]:
 def acronyms(question: str) -> list[str]:
     """The acronyms of a question, lower-cased: words of two letters or more in capitals
     (none when most of its words are: a question typed in capitals). Of those that spell a
-    common word ("WHO", "AND"), only ones of three letters or more not at the start count: "IT"
+    common word ("WHO", "AND"), only ones of three letters or more not at the start count: "IS"
     or a shouted first word is more likely the word than a name."""
     words = [w for w in _PLAIN_WORD.findall(question) if len(w) >= 2 and not w.isdigit()]
     found: list[str] = []
