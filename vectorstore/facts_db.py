@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vectorstore.records import ChunkRecord, DocumentRecord, Visibility, parse_visibility
-from vectorstore.sqlite_files import immediate_transaction, open_database
+from vectorstore.sqlite_files import immediate_transaction, open_database, rows_in
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +373,7 @@ class FactsDB:
     @staticmethod
     def lexical_texts(conn: sqlite3.Connection, chunk_ids: Iterable[str]) -> dict[str, str]:
         """The lexical text of these chunks, by id."""
-        rows = _rows_in(
+        rows = rows_in(
             conn,
             f"SELECT c.chunk_id, {_LEXICAL_TEXT} FROM chunks c "
             "JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN",
@@ -435,7 +435,7 @@ class FactsDB:
 
     def _chunk_rows(self, select: str, chunk_ids: Iterable[str]) -> list[sqlite3.Row]:
         with self._lock:
-            return _rows_in(self._conn, select, chunk_ids)
+            return rows_in(self._conn, select, chunk_ids)
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         """A document's chunks in order."""
@@ -461,16 +461,6 @@ class FactsDB:
 
 # What BM25 indexes of a chunk: its document's title, its section and its text.
 _LEXICAL_TEXT = "d.title || ' ' || c.section || ' ' || c.text"
-
-
-def _rows_in(conn: sqlite3.Connection, select: str, ids: Iterable[str]) -> list[sqlite3.Row]:
-    """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters."""
-    distinct = list(dict.fromkeys(ids))
-    rows: list[sqlite3.Row] = []
-    for begin in range(0, len(distinct), 500):
-        batch = distinct[begin : begin + 500]
-        rows.extend(conn.execute(f"{select} ({','.join('?' * len(batch))})", batch).fetchall())
-    return rows
 
 
 def _file_state(row: sqlite3.Row) -> FileState:

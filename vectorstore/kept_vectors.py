@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.records import Visibility
-from vectorstore.sqlite_files import immediate_transaction, model_file, open_database
+from vectorstore.sqlite_files import immediate_transaction, model_file, open_database, rows_in
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ CREATE TABLE IF NOT EXISTS kept (
     UNIQUE (visibility, chunk_id)
 );
 """
-_BATCH = 500  # SQLite host parameters per statement stay well under its limit
 
 
 class KeptVectors:
@@ -70,22 +69,18 @@ class KeptVectors:
     def get(self, visibility: Visibility, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The kept vectors among these chunks (none, with a warning, when the file cannot be
         read: they are embedded instead)."""
-        found: dict[str, np.ndarray] = {}
         try:
             with self._lock:
-                for begin in range(0, len(ids), _BATCH):
-                    part = list(ids[begin : begin + _BATCH])
-                    rows = self._conn.execute(
-                        "SELECT chunk_id, data FROM kept WHERE visibility = ? AND chunk_id IN "
-                        f"({','.join('?' * len(part))})",
-                        [visibility, *part],
-                    ).fetchall()
-                    for chunk_id, data in rows:
-                        found[chunk_id] = np.frombuffer(data, dtype=np.float32)
+                rows = rows_in(
+                    self._conn,
+                    "SELECT chunk_id, data FROM kept WHERE visibility = ? AND chunk_id IN",
+                    ids,
+                    (visibility,),
+                )
         except sqlite3.Error as exc:
             logger.warning("kept chunk vectors could not be read (%s): they are embedded", exc)
             return {}
-        return found
+        return {chunk_id: np.frombuffer(data, dtype=np.float32) for chunk_id, data in rows}
 
     def delete(self, visibility: Visibility, ids: Sequence[str]) -> None:
         """Forget these chunks' vectors (no longer served)."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.sqlite_files import immediate_transaction, model_file, open_database
+from vectorstore.sqlite_files import immediate_transaction, model_file, open_database, rows_in
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,6 @@ CREATE TABLE IF NOT EXISTS chunk_sentences (
 # Which chunks had their vectors, before each kept its sentences' data too (an older file's
 # table, dropped once: those chunks are done again, their vectors read back, not computed).
 _OLD_DONE = "chunks_done"
-_BATCH = 500  # SQLite host parameters per statement stay well under its limit
 
 
 def sentence_key(doc_id: str, start: int, end: int, text: str) -> str:
@@ -78,14 +77,9 @@ class SentenceStore:
         found: dict[str, np.ndarray] = {}
         try:
             with self._lock:
-                for begin in range(0, len(keys), _BATCH):
-                    part = keys[begin : begin + _BATCH]
-                    marks = ",".join("?" * len(part))
-                    rows = self._conn.execute(
-                        f"SELECT key, data FROM vectors WHERE key IN ({marks})", part
-                    ).fetchall()
-                    for key, data in rows:
-                        found[key] = np.frombuffer(data, dtype=np.float16).astype(np.float32)
+                rows = rows_in(self._conn, "SELECT key, data FROM vectors WHERE key IN", keys)
+            for key, data in rows:
+                found[key] = np.frombuffer(data, dtype=np.float16).astype(np.float32)
         except sqlite3.Error as exc:
             logger.warning("sentence vectors could not be read (%s): they are computed", exc)
             return {}
@@ -119,21 +113,18 @@ class SentenceStore:
     def chunk_data(self, chunk_ids: Sequence[str], data_format: str) -> dict[str, str]:
         """The kept data of those of `chunk_ids` written in `data_format` (none, with a
         warning, when the file cannot be read: it is worked out instead)."""
-        found: dict[str, str] = {}
         try:
             with self._lock:
-                for begin in range(0, len(chunk_ids), _BATCH):
-                    part = chunk_ids[begin : begin + _BATCH]
-                    rows = self._conn.execute(
-                        "SELECT chunk_id, data FROM chunk_sentences WHERE format = ? "
-                        f"AND chunk_id IN ({','.join('?' * len(part))})",
-                        (data_format, *part),
-                    ).fetchall()
-                    found.update(rows)
+                rows = rows_in(
+                    self._conn,
+                    "SELECT chunk_id, data FROM chunk_sentences WHERE format = ? AND chunk_id IN",
+                    chunk_ids,
+                    (data_format,),
+                )
         except sqlite3.Error as exc:
             logger.warning("sentence data could not be read (%s): it is worked out", exc)
             return {}
-        return found
+        return {chunk_id: data for chunk_id, data in rows}
 
     def done_ids(self, data_format: str) -> set[str]:
         """Chunks whose sentences all have vectors here, and their data in `data_format`."""

@@ -11,9 +11,10 @@ import hashlib
 import re
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -86,3 +87,20 @@ def model_file(folder: Path, model_key: str) -> Path:
     name = re.sub(r"[^A-Za-z0-9._-]+", "_", model_key)[:80]
     digest = hashlib.blake2b(model_key.encode("utf-8"), digest_size=4).hexdigest()
     return folder / f"{name}-{digest}.sqlite3"
+
+
+IN_BATCH = 500  # host parameters per statement, well under SQLite's limit
+
+
+def rows_in(
+    conn: sqlite3.Connection, select: str, ids: Iterable[str], params: Sequence[object] = ()
+) -> list[Any]:
+    """The rows of `select ... IN (ids)` for distinct ids, in batches of host parameters;
+    `params` are bound before the ids (`... WHERE visibility = ? AND chunk_id IN`)."""
+    distinct = list(dict.fromkeys(ids))
+    rows: list[Any] = []
+    for begin in range(0, len(distinct), IN_BATCH):
+        batch = distinct[begin : begin + IN_BATCH]
+        marks = ",".join("?" * len(batch))
+        rows.extend(conn.execute(f"{select} ({marks})", (*params, *batch)).fetchall())
+    return rows

@@ -13,7 +13,6 @@ Thresholds are per embedding model, set from the gold set (`coop eval`).
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 
 from assistant.answering.models import Language
@@ -22,11 +21,10 @@ from assistant.retrieval.hybrid import ScoredChunk
 from assistant.retrieval.question_analysis import (
     QuestionProfile,
     WordIndex,
+    has_cyrillic,
     has_latin,
     name_present_across_scripts,
 )
-
-_CYRILLIC = re.compile(r"[а-яё]", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def focus_covered(profile: QuestionProfile, evidence: list[Evidence]) -> bool:
         index = index or WordIndex(words)
         if index.matching(term):
             continue
-        if not _CYRILLIC.search(term):
+        if not has_cyrillic(term):
             if latin or term.isdigit():
                 return False
             continue  # a Latin term asked of Russian-only text: not checkable word for word

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from assistant.answering.models import Answer, Citation, Language, viewer_url
@@ -13,6 +13,7 @@ from assistant.knowledge.merging import MergedAgreement
 from assistant.knowledge.periods import Period
 from assistant.knowledge.router import StructuredQuery
 from assistant.retrieval.audience import Audience, visibilities_for
+from vectorstore.fact_records import AgreementFact
 from vectorstore.facts_db import FactsDB
 from vectorstore.facts_store import StoredAgreement, StoredContact
 
@@ -231,20 +232,15 @@ class KnowledgeAnswerer:
             given = tuple(p for p in (fact.responsible, fact.email, fact.phone) if p)
             if given:
                 details.setdefault(given, []).append(stored)
-        fact = merged.primary.fact
-        country = f" ({fact.country})" if fact.country else ""
-        kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind
+        partner = _partner_and_kind(merged.primary.fact, language)
         label = "ответственный" if language == "ru" else "responsible"
         lines = []
         for mentions in details.values():
-            marker = "".join(
-                self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
-                for s in mentions
-            )
             first = mentions[0].fact
             who = f"{label}: {first.responsible}" if first.responsible else ""
             parts = [part for part in (who, first.email, first.phone) if part]
-            lines.append(f"- {fact.partner}{country} — {kind}: {'; '.join(parts)} {marker}")
+            marker = self._cite_all(mentions, citations)
+            lines.append(f"- {partner}: {'; '.join(parts)} {marker}")
         return lines
 
     def _contact_line(self, contact: StoredContact, citations: list[Citation]) -> str:
@@ -263,18 +259,20 @@ class KnowledgeAnswerer:
         others: _Others,
     ) -> str:
         fact = stored.fact
-        marker = "".join(
-            self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
-            for s in (stored, *others.get(id(stored), ()))
-        )
-        country = f" ({fact.country})" if fact.country else ""
-        kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind
-        parts = [f"- {fact.partner}{country} — {kind}"]
+        marker = self._cite_all((stored, *others.get(id(stored), ())), citations)
+        parts = [f"- {_partner_and_kind(fact, language)}"]
         if fact.signed_on:
             signed = _precise(fact.signed_on, fact.signed_precision, language)
             parts.append(f", подписано {signed}" if language == "ru" else f", signed {signed}")
         parts.append(_ending(fact.ends_on, fact.ends_precision, language, today))
         return "".join(parts) + f" {marker}"
+
+    def _cite_all(self, mentions: Sequence[StoredAgreement], citations: list[Citation]) -> str:
+        """The citation markers of these mentions of an agreement."""
+        return "".join(
+            self._cite(s.doc_id, s.fact.evidence_start, s.fact.evidence_end, citations)
+            for s in mentions
+        )
 
     def _cite(self, doc_id: str, start: int, end: int, citations: list[Citation]) -> str:
         for citation in citations:
@@ -302,6 +300,13 @@ class KnowledgeAnswerer:
         return Answer(
             answer=text, citations=citations, found=found, mode="structured", language=language
         )
+
+
+def _partner_and_kind(fact: AgreementFact, language: Language) -> str:
+    """ "Partner (Country) — agreement", the head of an agreement's line."""
+    country = f" ({fact.country})" if fact.country else ""
+    kind = KIND_RU.get(fact.kind, "документ") if language == "ru" else fact.kind
+    return f"{fact.partner}{country} — {kind}"
 
 
 def _end(stored: StoredAgreement) -> date:

@@ -29,6 +29,7 @@ from assistant.retrieval.question_analysis import (
     analyse,
     answer_types_in,
     has_answer_type,
+    has_cyrillic,
     has_latin,
     has_type_bit,
     terms_present,
@@ -511,7 +512,6 @@ def chunk_candidates(chunk: ChunkRecord, rank: int) -> list[_Candidate]:
 
 
 _WORD = re.compile(r"[\w-]+", re.UNICODE)
-_CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[—–\-•*·]|\d{1,2}[.)])\s")
 
 
@@ -529,7 +529,7 @@ def _same_script(term: str, language: str, latin_names: bool = False) -> bool:
     term also in Russian text that writes names in Latin letters)."""
     if term.isdigit():
         return True
-    if _CYRILLIC.search(term):
+    if has_cyrillic(term):
         return language == "ru"
     return language != "ru" or latin_names
 

@@ -74,3 +74,21 @@ def test_a_checkpoint_copies_the_log_into_the_file_while_another_process_reads(t
     assert db.checkpoint(wait=True) and wal.stat().st_size == 0
     assert reader.execute("SELECT COUNT(*) FROM meta").fetchone()[0] >= 2000
     reader.close()
+
+
+def test_rows_in_reads_every_id_once_across_batches_with_leading_parameters(tmp_path):
+    """Lookups by many ids (more than one statement's host parameters) find every row once,
+    repeats included, with parameters bound before the ids."""
+    import sqlite3
+
+    from vectorstore.sqlite_files import IN_BATCH, rows_in
+
+    conn = sqlite3.connect(tmp_path / "t.sqlite3")
+    conn.execute("CREATE TABLE t (kind TEXT, id TEXT)")
+    ids = [f"id{n}" for n in range(IN_BATCH * 2 + 7)]
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [("a", i) for i in ids] + [("b", ids[0])])
+    asked = [*ids, ids[3], "missing"]
+    rows = rows_in(conn, "SELECT kind, id FROM t WHERE kind = ? AND id IN", asked, ("a",))
+    assert sorted(row[1] for row in rows) == sorted(ids)
+    assert {row[0] for row in rows} == {"a"}
+    conn.close()
